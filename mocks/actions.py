@@ -1,0 +1,287 @@
+"""Act: what an operation does to state, compiled from its `x-mock-action`."""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import math
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from mocks.exchange import Exchange, Result
+from mocks.resources import ResourceType
+from mocks.templates import compile_template
+from mocks.types import MockError
+
+if TYPE_CHECKING:
+    from mocks.contract import Operation
+    from mocks.engine import Api
+
+Action = Callable[[Exchange], Awaitable[Result]]
+
+
+def compile_action(api: Api, operation: Operation) -> Action:
+    spec = operation.action or {"kind": "static"}
+    kind = spec.get("kind", "static")
+    builder = _BUILDERS.get(kind)
+    if builder is None:
+        raise ValueError(f"{operation.id}: unknown x-mock-action kind '{kind}'")
+    return builder(api, operation, spec)
+
+
+def _resource(api: Api, operation: Operation, spec: dict[str, Any]) -> ResourceType:
+    name = spec.get("resource")
+    if name not in api.resources:
+        raise ValueError(f"{operation.id}: x-mock-action names unknown resource '{name}'")
+    return api.resources[name]
+
+
+def _response(spec: dict[str, Any], default: str = "{resource}"):
+    return compile_template(spec.get("response", default))
+
+
+def _finder(api: Api, operation: Operation, spec: dict[str, Any], resource: ResourceType):
+    id_param = spec.get("id-param")
+    match_field = spec.get("match-field", resource.id_field)
+
+    def find(exchange: Exchange):
+        value = exchange.path.get(id_param) if id_param else None
+        if value is None:
+            raise MockError("not_found", f"{resource.name} not found")
+        if match_field == resource.id_field:
+            record = api.store.get(resource.name, str(value))
+        elif match_field in resource.also:
+            record = api.store.find(resource.name, match_field, str(value))
+        else:
+            record = next((r for r in api.store.scan(resource.name) if str(r["data"].get(match_field)) == str(value)),
+                          None)
+        if record is None or not resource.visible(record, exchange.scope, api.group_of(resource, exchange.scope)):
+            raise MockError("not_found", f"no {resource.name} '{value}'", field=id_param)
+        return record
+
+    return find
+
+
+def _create(api: Api, operation: Operation, spec: dict[str, Any]) -> Action:
+    resource = _resource(api, operation, spec)
+    assign = compile_template(spec.get("set") or {})
+    respond = _response(spec)
+    status = int(spec.get("status", operation.success_status))
+
+    async def create(exchange: Exchange) -> Result:
+        data = copy.deepcopy(exchange.body) if isinstance(exchange.body, dict) else {}
+        data.update({k: v for k, v in assign(exchange.context()).items() if v is not None})
+        record = resource.new_record(data, exchange.scope, api.group_of(resource, exchange.scope), api.store, exchange.now)
+        api.store.insert(resource.name, resource.key(record["data"]), record, resource.index(record["data"]))
+        public = resource.public(record)
+        api.emit(resource, "created", record, exchange)
+        return Result(status, respond(exchange.context(resource=public)))
+
+    return create
+
+
+def _get(api: Api, operation: Operation, spec: dict[str, Any]) -> Action:
+    resource = _resource(api, operation, spec)
+    find = _finder(api, operation, spec, resource)
+    respond = _response(spec)
+    status = int(spec.get("status", operation.success_status))
+
+    async def get(exchange: Exchange) -> Result:
+        return Result(status, respond(exchange.context(resource=resource.public(find(exchange)))))
+
+    return get
+
+
+def _update(api: Api, operation: Operation, spec: dict[str, Any], to: str | None = None) -> Action:
+    resource = _resource(api, operation, spec)
+    find = _finder(api, operation, spec, resource)
+    respond = _response(spec)
+    assign = compile_template(spec.get("set") or {})
+    status = int(spec.get("status", operation.success_status))
+    life = resource.lifecycle
+    if to is not None and life is None:
+        raise ValueError(f"{operation.id}: transition on '{resource.name}', which declares no lifecycle")
+
+    async def update(exchange: Exchange) -> Result:
+        found = find(exchange)
+        changes = dict(exchange.body) if isinstance(exchange.body, dict) and to is None else {}
+        changes.update({k: v for k, v in assign(exchange.context()).items() if v is not None})
+        if to is not None:
+            changes[life.field] = to
+        changes.pop(resource.id_field, None)
+        before: dict[str, Any] = {}
+
+        def change(record):
+            before.update(record["data"])
+            if life and life.field in changes:
+                life.check(record["data"].get(life.field), changes[life.field])
+            record["data"].update(changes)
+            resource.stamp(record["data"], exchange.now, created=False)
+            return record
+
+        record = api.store.update(resource.name, resource.key(found["data"]), change)
+        if record is None:
+            raise MockError("not_found", f"{resource.name} was deleted")
+        api.emit(resource, "updated", record, exchange)
+        if life and before.get(life.field) != record["data"].get(life.field):
+            api.emit(resource, "status-changed", record, exchange)
+            api.emit(resource, str(record["data"].get(life.field)), record, exchange)
+        return Result(status, respond(exchange.context(resource=resource.public(record))))
+
+    return update
+
+
+def _transition(api: Api, operation: Operation, spec: dict[str, Any]) -> Action:
+    return _update(api, operation, spec, to=spec["to"])
+
+
+def _delete(api: Api, operation: Operation, spec: dict[str, Any]) -> Action:
+    resource = _resource(api, operation, spec)
+    find = _finder(api, operation, spec, resource)
+    respond = _response(spec, default="{resource}")
+    status = int(spec.get("status", operation.success_status))
+
+    async def delete(exchange: Exchange) -> Result:
+        record = find(exchange)
+        api.store.delete(resource.name, resource.key(record["data"]))
+        api.emit(resource, "deleted", record, exchange)
+        body = None if status == 204 else respond(exchange.context(resource=resource.public(record)))
+        return Result(status, body)
+
+    return delete
+
+
+def _list(api: Api, operation: Operation, spec: dict[str, Any]) -> Action:
+    resource = _resource(api, operation, spec)
+    where = compile_template(spec.get("filter") or {})
+    envelope = compile_template(spec.get("envelope", "{items}"))
+    paginate = _paginator(spec.get("pagination") or {"style": "none"})
+    status = int(spec.get("status", operation.success_status))
+
+    async def list_(exchange: Exchange) -> Result:
+        context = exchange.context()
+        wanted = {k: v for k, v in where(context).items()}
+        group = api.group_of(resource, exchange.scope)
+        records = [
+            r for r in api.store.scan(resource.name)
+            if resource.visible(r, exchange.scope, group)
+            and all(str(r["data"].get(k)) == str(v) for k, v in wanted.items())
+        ]
+        page, extra = paginate(exchange, [resource.public(r) for r in records], resource.id_field)
+        return Result(status, envelope(exchange.context(items=page, **extra)))
+
+    return list_
+
+
+def _paginator(spec: dict[str, Any]):
+    style = spec.get("style", "none")
+    if style == "cursor":
+        limit_name, after, before = spec.get("limit", "limit"), spec.get("after"), spec.get("before")
+        default, largest = int(spec.get("default-limit", 10)), int(spec.get("max-limit", 100))
+
+        def cursor(exchange: Exchange, items: list, id_field: str):
+            limit = min(int(exchange.query.get(limit_name) or default), largest)
+            ids = [str(item.get(id_field)) for item in items]
+            start, end = 0, len(items)
+            if after and exchange.query.get(after) is not None:
+                marker = str(exchange.query[after])
+                start = ids.index(marker) + 1 if marker in ids else len(items)
+                page = items[start:start + limit]
+                return page, {"has_more": start + limit < end}
+            if before and exchange.query.get(before) is not None:
+                marker = str(exchange.query[before])
+                end = ids.index(marker) if marker in ids else 0
+                begin = max(0, end - limit)
+                return items[begin:end], {"has_more": begin > 0}
+            return items[:limit], {"has_more": limit < len(items)}
+
+        return cursor
+    if style == "page":
+        page_name, size_name = spec.get("page", "page"), spec.get("size", "pageSize")
+        default, largest = int(spec.get("default-size", 25)), int(spec.get("max-size", 100))
+
+        def pages(exchange: Exchange, items: list, id_field: str):
+            number = max(1, int(exchange.query.get(page_name) or 1))
+            size = min(max(1, int(exchange.query.get(size_name) or default)), largest)
+            chunk = items[(number - 1) * size:number * size]
+            return chunk, {"page": number, "page_size": size, "total": len(items),
+                           "total_pages": math.ceil(len(items) / size), "has_more": number * size < len(items)}
+
+        return pages
+    return lambda exchange, items, id_field: (items, {"has_more": False, "total": len(items)})
+
+
+def _static(api: Api, operation: Operation, spec: dict[str, Any]) -> Action:
+    status = int(spec.get("status", operation.success_status))
+    if "response" in spec:
+        respond = compile_template(spec["response"])
+    else:
+        example = first_example(api, operation, status)
+        respond = compile_template(example)
+
+    async def static(exchange: Exchange) -> Result:
+        return Result(status, respond(exchange.context()))
+
+    return static
+
+
+def first_example(api: Api, operation: Operation, status: int) -> Any:
+    response = operation.response(status) or {}
+    for media in (response.get("content") or {}).values():
+        for example in (media.get("examples") or {}).values():
+            return api.contract.resolve(example).get("value")
+        if "example" in media:
+            return media["example"]
+    return None
+
+
+def _issue_credential(api: Api, operation: Operation, spec: dict[str, Any]) -> Action:
+    grant = compile_template(spec.get("grant") or {})
+    issue = compile_template(spec.get("issue") or {})
+    respond = compile_template(spec.get("response", {"token": "{token}"}))
+    ttl = spec.get("ttl")
+    failure = spec.get("error", "unauthorized")
+    status = int(spec.get("status", operation.success_status))
+
+    async def issue_credential(exchange: Exchange) -> Result:
+        offered = grant(exchange.context())
+        match = next((c for c in api.fixtures.credentials
+                      if c.grant and all(str(c.grant.get(k)) == str(v) for k, v in offered.items())
+                      and set(c.grant) == set(offered)), None)
+        if match is None:
+            raise MockError(failure)
+        exchange.principal = match.principal
+        token = secrets.token_urlsafe(32)
+        context = exchange.context(token=token, ttl=ttl)
+        api.auth.issue(issue(context), match.principal, None if ttl is None else exchange.now + float(ttl))
+        return Result(status, respond(context))
+
+    return issue_credential
+
+
+def _handler(api: Api, operation: Operation, spec: dict[str, Any]) -> Action:
+    module = importlib.import_module(f"mocks.apis.{api.contract.module or api.name}")
+    function = getattr(module, spec["handler"], None)
+    if function is None:
+        raise ValueError(f"{operation.id}: mocks.apis.{module.__name__} has no handler '{spec['handler']}'")
+    resource = api.resources.get(spec.get("resource", ""))
+    find = _finder(api, operation, spec, resource) if resource and spec.get("id-param") else None
+
+    async def handle(exchange: Exchange) -> Result:
+        return await function(exchange, find(exchange) if find else None)
+
+    return handle
+
+
+_BUILDERS = {
+    "create": _create,
+    "get": _get,
+    "update": _update,
+    "transition": _transition,
+    "delete": _delete,
+    "list": _list,
+    "static": _static,
+    "issue-credential": _issue_credential,
+    "handler": _handler,
+}

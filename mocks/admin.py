@@ -1,0 +1,239 @@
+"""The admin API under /__mock/: inspect and steer a running sandbox (state, journal, clock, faults)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from mocks.faults import FaultError
+from mocks.media import dump_json
+from mocks.routing import Router
+from mocks.types import MockRequest, MockResponse
+
+if TYPE_CHECKING:
+    from mocks.app import MockApp
+
+Handler = Callable[["MockApp", MockRequest, dict[str, str]], Awaitable[MockResponse] | MockResponse]
+_router: Router[Handler] = Router()
+
+
+class AdminError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def route(method: str, path: str):
+    def register(function: Handler) -> Handler:
+        _router.add(method, "/__mock" + path, function)
+        return function
+    return register
+
+
+def json_response(status: int, value: Any) -> MockResponse:
+    return MockResponse(status, dump_json(value), "application/json")
+
+
+async def handle(app: MockApp, request: MockRequest) -> MockResponse:
+    match = _router.match(request.method, request.path)
+    if match is None:
+        return json_response(404, {"error": f"no admin route {request.path}", "routes": routes()})
+    if match.target is None:
+        return json_response(405, {"error": f"{request.method} not allowed", "allow": list(match.allowed)})
+    try:
+        result = match.target(app, request, match.params)
+        if hasattr(result, "__await__"):
+            result = await result
+        return result
+    except AdminError as exc:
+        return json_response(exc.status, {"error": str(exc)})
+    except FaultError as exc:
+        return json_response(400, {"error": str(exc)})
+
+
+def routes() -> list[str]:
+    return sorted(f"{method} {path}" for method, path in _ROUTES)
+
+
+def body_of(request: MockRequest) -> Any:
+    if not request.body:
+        return {}
+    try:
+        return json.loads(request.body)
+    except ValueError as exc:
+        raise AdminError(400, f"request body is not valid JSON: {exc}") from None
+
+
+def query(request: MockRequest, name: str) -> str | None:
+    values = request.query.get(name)
+    return values[0] if values else None
+
+
+def base_urls(app: MockApp, request: MockRequest) -> dict[str, str]:
+    urls = dict(getattr(app.api, "base_urls", {}) or {})
+    if not urls:
+        host = request.header("host") or "localhost"
+        urls[app.listener] = f"{request.scheme}://{host}{app.api.contract.prefix}"
+    return urls
+
+
+def credentials_table(api) -> list[dict[str, Any]]:
+    return [
+        {"principal": c.principal.id, "description": c.description, "scopes": list(c.principal.scopes),
+         "schemes": c.schemes, **({"grant": c.grant} if c.grant else {})}
+        for c in api.fixtures.credentials
+    ]
+
+
+_ROUTES = [
+    ("GET", "/info"), ("POST", "/reset"), ("POST", "/seed"), ("GET", "/state"), ("GET", "/journal"),
+    ("DELETE", "/journal"), ("GET", "/openapi.json"), ("GET", "/clock"), ("POST", "/clock"),
+    ("GET", "/faults"), ("POST", "/faults"), ("DELETE", "/faults"), ("DELETE", "/faults/{id}"),
+    ("GET", "/limits"), ("POST", "/limits"), ("GET", "/events"),
+]
+
+
+@route("GET", "/info")
+def info(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
+    api = app.api
+    return json_response(200, {
+        "api": api.name,
+        "title": api.contract.title,
+        "base_urls": base_urls(app, request),
+        "tenants": [{"scope": scope, "name": t.get("name"), "attributes": t.get("attributes") or {}}
+                    for scope, t in api.fixtures.tenants.items()],
+        "credentials": credentials_table(api),
+        "operations": len(api.operations),
+        "admin_routes": routes(),
+    })
+
+
+@route("POST", "/reset")
+def reset(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
+    seed = query(request, "seed") != "false"
+    app.api.reset(seed=seed)
+    return json_response(200, {"reset": True, "seeded": seed})
+
+
+@route("POST", "/seed")
+def seed(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
+    app.api.seed()
+    return json_response(200, {"seeded": True, "resources": {k: len(v) for k, v in app.api.store.snapshot().items()}})
+
+
+@route("GET", "/state")
+def state(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
+    snapshot = app.api.store.snapshot()
+    return json_response(200, {name: [{"scope": r["scope"], **r["data"]} for r in records]
+                               for name, records in snapshot.items()})
+
+
+@route("GET", "/journal")
+def journal(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
+    def number(name: str) -> int | None:
+        value = query(request, name)
+        if value is None:
+            return None
+        if not value.isdigit():
+            raise AdminError(400, f"'{name}' must be a whole number")
+        return int(value)
+
+    entries = app.api.journal.entries(operation=query(request, "operation"), status=number("status"),
+                                      principal=query(request, "principal"), since=number("since") or 0,
+                                      limit=number("limit"))
+    return json_response(200, {"entries": entries})
+
+
+@route("DELETE", "/journal")
+def clear_journal(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
+    app.api.journal.clear()
+    return json_response(200, {"cleared": True})
+
+
+@route("GET", "/openapi.json")
+def openapi(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
+    return json_response(200, app.api.contract.document)
+
+
+@route("GET", "/clock")
+def read_clock(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
+    return json_response(200, app.api.clock.describe())
+
+
+@route("POST", "/clock")
+def steer_clock(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
+    """{"freeze": true} | {"freeze": false} | {"set": <unix seconds>} | {"advance": <seconds>} | {"reset": true}"""
+    body = body_of(request)
+    clock = app.api.clock
+    known = {"freeze", "set", "advance", "reset"}
+    if not isinstance(body, dict) or not body or set(body) - known:
+        raise AdminError(400, "clock takes {freeze: bool}, {set: unix seconds}, {advance: seconds} or {reset: true}")
+    try:
+        if body.get("reset"):
+            clock.reset()
+        if "freeze" in body:
+            clock.freeze() if body["freeze"] else clock.unfreeze()
+        if "set" in body:
+            clock.set(float(body["set"]))
+        if "advance" in body:
+            seconds = float(body["advance"])
+            if seconds < 0:
+                raise AdminError(400, "the clock only moves forward: advance takes seconds >= 0")
+            clock.advance(seconds)
+    except (TypeError, ValueError):
+        raise AdminError(400, "clock values are numbers of seconds") from None
+    return json_response(200, clock.describe())
+
+
+@route("GET", "/faults")
+def list_faults(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
+    return json_response(200, {"faults": app.api.faults.list()})
+
+
+@route("POST", "/faults")
+def add_faults(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
+    body = body_of(request)
+    specs = body if isinstance(body, list) else [body]
+    added = [app.api.add_fault(spec).describe() for spec in specs]
+    return json_response(201, {"faults": added})
+
+
+@route("DELETE", "/faults")
+def clear_faults(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
+    return json_response(200, {"cleared": app.api.faults.clear()})
+
+
+@route("DELETE", "/faults/{id}")
+def clear_fault(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
+    if not params["id"].isdigit():
+        raise AdminError(400, "fault ids are numbers")
+    cleared = app.api.faults.clear(int(params["id"]))
+    if not cleared:
+        raise AdminError(404, f"no fault {params['id']}")
+    return json_response(200, {"cleared": cleared})
+
+
+@route("GET", "/limits")
+def list_limits(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
+    return json_response(200, {"policies": [p.describe() for p in app.api.limiter.policies]})
+
+
+@route("POST", "/limits")
+def set_limits(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
+    """{"rate": "5/min", "policy": "name"?} or {"policy": "name", "enabled": false}"""
+    body = body_of(request)
+    if not isinstance(body, dict) or not ({"rate", "enabled"} & set(body)):
+        raise AdminError(400, "limits take {rate: '5/min', policy?: name} or {policy: name, enabled: bool}")
+    try:
+        chosen = app.api.configure_limit(body.get("rate"), body.get("policy"), body.get("enabled"))
+    except KeyError:
+        raise AdminError(404, f"no rate-limit policy '{body.get('policy')}'") from None
+    except ValueError as exc:
+        raise AdminError(400, str(exc)) from None
+    return json_response(200, {"policies": [p.describe() for p in chosen]})
+
+
+@route("GET", "/events")
+def events(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
+    return json_response(200, {"events": [e.describe() for e in app.api.events.history]})

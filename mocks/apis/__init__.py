@@ -1,0 +1,1 @@
+"""Per-API behaviour the contracts cannot declare."""

@@ -1,0 +1,113 @@
+"""The ASGI adapter: Starlette requests in, pipeline responses out. No behaviour lives here."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+from urllib.parse import parse_qs
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from mocks import admin
+from mocks.engine import Api
+from mocks.types import ConnectionDropped, MockRequest, MockResponse
+
+ADMIN_PREFIX = "/__mock/"
+
+
+class MockApp:
+    def __init__(self, api: Api, listener: str, *, admin: bool = True, admin_token: str | None = None,
+                 require_tls: bool = False) -> None:
+        self.api = api
+        self.listener = listener
+        self.admin_enabled = admin and listener == api.primary_listener
+        self.admin_token = admin_token
+        self.require_tls = require_tls
+        self.base_url = ""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive)
+        mock_request = MockRequest(
+            method=scope["method"],
+            path=scope["path"],
+            query=parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True),
+            headers=_headers(scope),
+            body=await request.body(),
+            listener=self.listener,
+            client=(scope.get("client") or ("", 0))[0] or "",
+            scheme=scope.get("scheme", "http"),
+        )
+        if self.admin_enabled and mock_request.path.startswith(ADMIN_PREFIX):
+            response = await self._admin(mock_request)
+        elif self.require_tls and mock_request.scheme != "https":
+            response = MockResponse(403, b"plain HTTP is refused: this API is served over HTTPS only",
+                                    "text/plain")
+        else:
+            try:
+                response = await self.api.handle(mock_request)
+            except ConnectionDropped:
+                await _drop(send)
+                return
+        await _send(response, scope, receive, send)
+
+    async def _admin(self, request: MockRequest) -> MockResponse:
+        if self.admin_token is not None:
+            offered = (request.header("authorization") or "").removeprefix("Bearer ").strip()
+            if not hmac.compare_digest(offered, self.admin_token):
+                return admin.json_response(401, {"error": "the admin API needs 'Authorization: Bearer <token>'"})
+        return await admin.handle(self, request)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await self.api.start()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.api.stop()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def admin_needs_token(host: str) -> bool:
+    """The admin API may run open only on loopback."""
+    if host in ("localhost", ""):
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for raw_name, raw_value in scope.get("headers", ()):
+        name = raw_name.decode("latin-1").lower()
+        value = raw_value.decode("latin-1")
+        out[name] = f"{out[name]}, {value}" if name in out else value
+    return out
+
+
+async def _send(response: MockResponse, scope: Scope, receive: Receive, send: Send) -> None:
+    headers = dict()
+    extra = [(k, v) for k, v in response.headers]
+    if response.stream is not None:
+        reply = StreamingResponse(response.stream, status_code=response.status, media_type=response.media_type)
+    else:
+        reply = Response(response.body, status_code=response.status, media_type=response.media_type, headers=headers)
+    reply.raw_headers.extend((k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in extra)
+    await reply(scope, receive, send)
+
+
+async def _drop(send: Send) -> None:
+    """Cut the connection mid-response: the client sees a broken connection and no answer."""
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-length", b"1048576"), (b"content-type", b"application/json")]})
+    raise ConnectionDropped("connection dropped by an injected fault")

@@ -1,0 +1,118 @@
+"""Authenticate: the operation's security requirements resolve the caller to a principal."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from mocks.contract import Contract
+from mocks.fixtures import Fixtures
+from mocks.types import MockError, MockRequest, Principal
+
+ISSUED = "issued-credentials"
+
+
+@dataclass(slots=True, frozen=True)
+class _Scheme:
+    name: str
+    kind: str  # header | query | cookie | basic | bearer
+    location: str  # header or parameter name
+    carries_scope: bool
+
+    def read(self, request: MockRequest) -> str | None:
+        if self.kind == "header":
+            return request.headers.get(self.location)
+        if self.kind == "query":
+            values = request.query.get(self.location)
+            return values[0] if values else None
+        if self.kind == "cookie":
+            for part in (request.header("cookie") or "").split(";"):
+                name, _, value = part.strip().partition("=")
+                if name == self.location:
+                    return value
+            return None
+        authorization = request.headers.get("authorization") or ""
+        prefix, _, value = authorization.partition(" ")
+        if self.kind == "bearer":
+            return (value.strip() or None) if prefix.lower() == "bearer" else None
+        if prefix.lower() != "basic" or not value:
+            return None
+        try:
+            return base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+
+
+def credential_key(values: dict[str, Any]) -> str:
+    return json.dumps(sorted((k, str(v)) for k, v in values.items()))
+
+
+class Authenticator:
+    def __init__(self, contract: Contract, fixtures: Fixtures, store) -> None:
+        self.store = store
+        self.schemes = {name: _compile(name, spec) for name, spec in contract.security_schemes.items()}
+        self.principals = fixtures.principals
+        self._static: dict[str, Principal] = {}
+        for credential in fixtures.credentials:
+            identity = {k: v for k, v in credential.schemes.items()
+                        if k in self.schemes and not self.schemes[k].carries_scope}
+            if identity:
+                self._static[credential_key(identity)] = credential.principal
+
+    def authenticate(self, security: list[dict[str, list[str]]], request: MockRequest, now: float) -> Principal | None:
+        """The caller's principal; None for an operation that needs no credentials."""
+        if not security or any(not requirement for requirement in security):
+            return None
+        offered = False
+        for requirement in security:
+            values = {}
+            for name in requirement:
+                scheme = self.schemes.get(name)
+                if scheme is None or scheme.carries_scope:
+                    continue
+                value = scheme.read(request)
+                if value is None:
+                    break
+                values[name] = value
+            else:
+                if not values:
+                    continue
+                offered = True
+                principal = self.lookup(values, now)
+                if principal is not None:
+                    return principal
+        raise MockError("unauthorized", None if offered else "missing credentials")
+
+    def lookup(self, values: dict[str, Any], now: float) -> Principal | None:
+        key = credential_key(values)
+        principal = self._static.get(key)
+        if principal is not None:
+            return principal
+        issued = self.store.read(ISSUED, key, now)
+        return self.principals.get(issued) if issued is not None else None
+
+    def issue(self, values: dict[str, Any], principal: Principal, expires_at: float | None) -> None:
+        self.store.write(ISSUED, credential_key(values), principal.id, expires_at)
+
+    def revoke(self, values: dict[str, Any]) -> None:
+        self.store.remove(ISSUED, credential_key(values))
+
+    def scope_names(self) -> list[tuple[str, str]]:
+        """(in, name) of schemes that carry the tenant scope."""
+        return [("header", s.location) for s in self.schemes.values() if s.carries_scope]
+
+
+def _compile(name: str, spec: dict[str, Any]) -> _Scheme:
+    kind = spec.get("type")
+    scope = bool(spec.get("x-mock-scope"))
+    if kind == "apiKey":
+        where = spec.get("in", "header")
+        location = spec["name"].lower() if where == "header" else spec["name"]
+        return _Scheme(name, where, location, scope)
+    if kind == "http" and str(spec.get("scheme", "")).lower() == "basic":
+        return _Scheme(name, "basic", "authorization", scope)
+    # http bearer, oauth2 and openIdConnect all present a bearer token
+    return _Scheme(name, "bearer", "authorization", scope)

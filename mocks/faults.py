@@ -1,0 +1,148 @@
+"""Fault: injected failures that replace, delay or cut a response, chosen per request.
+
+Rules come from the admin API, scenarios and the verifier; a Prism-style `Prefer` header picks
+a declared response for one request.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import itertools
+import random
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from mocks.types import MockRequest, Principal
+
+RESPONSE_KEYS = ("status", "code", "example", "message")
+
+
+class FaultError(ValueError):
+    """A fault rule that cannot be installed as written."""
+
+
+@dataclass(slots=True)
+class Fault:
+    id: int
+    operation: str | None = None
+    method: str | None = None
+    path: str | None = None  # a glob over the request path
+    principal: str | None = None
+    respond: dict[str, Any] | None = None  # {status | code, example?, message?}
+    latency: float = 0.0  # seconds before acting
+    drop: str | None = None  # "before" (nothing happens) or "after" (committed, response lost)
+    times: int | None = None  # fire this many times, then retire; None = always
+    after: int = 0  # let this many matching requests through first
+    probability: float = 1.0
+    seed: int | None = None
+    retry_after: int | None = None  # Retry-After on an injected 429/503
+    seen: int = 0
+    fired: int = 0
+    _random: random.Random = field(default_factory=random.Random, repr=False)
+
+    def matches(self, operation_id: str, request: MockRequest, principal: Principal | None) -> bool:
+        return ((self.operation is None or self.operation == operation_id)
+                and (self.method is None or self.method.upper() == request.method)
+                and (self.path is None or fnmatch.fnmatchcase(request.path, self.path))
+                and (self.principal is None or (principal is not None and principal.id == self.principal)))
+
+    @property
+    def exhausted(self) -> bool:
+        return self.times is not None and self.fired >= self.times
+
+    def describe(self) -> dict[str, Any]:
+        out = {k: getattr(self, k) for k in ("id", "operation", "method", "path", "principal", "respond",
+                                              "latency", "drop", "times", "after", "probability", "seed",
+                                              "retry_after", "seen", "fired")}
+        return {k: v for k, v in out.items() if v is not None}
+
+
+class FaultBook:
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def add(self, spec: dict[str, Any]) -> Fault:
+        fault = parse_fault(spec, next(self._ids))
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def clear(self, fault_id: int | None = None) -> int:
+        with self._lock:
+            before = len(self._faults)
+            self._faults = [f for f in self._faults if fault_id is not None and f.id != fault_id]
+            return before - len(self._faults)
+
+    def list(self) -> list[dict[str, Any]]:
+        return [f.describe() for f in self._faults]
+
+    def pick(self, operation_id: str, request: MockRequest, principal: Principal | None) -> Fault | None:
+        if not self._faults:
+            return None
+        with self._lock:
+            for fault in self._faults:
+                if fault.exhausted or not fault.matches(operation_id, request, principal):
+                    continue
+                fault.seen += 1
+                if fault.seen <= fault.after:
+                    continue
+                if fault.probability < 1.0 and fault._random.random() >= fault.probability:
+                    continue
+                fault.fired += 1
+                return fault
+        return None
+
+
+_FIELDS = {"operation", "method", "path", "principal", "respond", "latency", "drop", "times", "after",
+           "probability", "seed", "retry_after"}
+
+
+def parse_fault(spec: dict[str, Any], fault_id: int = 0) -> Fault:
+    if not isinstance(spec, dict):
+        raise FaultError("a fault is an object")
+    unknown = set(spec) - _FIELDS
+    if unknown:
+        raise FaultError(f"unknown fault field(s): {', '.join(sorted(unknown))}; known: {', '.join(sorted(_FIELDS))}")
+    respond = spec.get("respond")
+    if isinstance(respond, (int, str)):
+        respond = {"status": int(respond)} if str(respond).isdigit() else {"code": str(respond)}
+    if respond is not None and (not isinstance(respond, dict) or not set(respond) <= set(RESPONSE_KEYS)):
+        raise FaultError(f"respond takes a status, a code name, or an object with {', '.join(RESPONSE_KEYS)}")
+    drop = spec.get("drop")
+    if drop not in (None, "before", "after"):
+        raise FaultError("drop is 'before' (nothing happens) or 'after' (committed, response lost)")
+    if respond is None and drop is None and not spec.get("latency"):
+        raise FaultError("a fault needs at least one of respond, latency or drop")
+    try:
+        fault = Fault(
+            id=fault_id, operation=spec.get("operation"), method=spec.get("method"), path=spec.get("path"),
+            principal=spec.get("principal"), respond=respond, latency=float(spec.get("latency", 0)),
+            drop=drop, times=None if spec.get("times") is None else int(spec["times"]),
+            after=int(spec.get("after", 0)), probability=float(spec.get("probability", 1.0)),
+            seed=spec.get("seed"),
+            retry_after=None if spec.get("retry_after") is None else int(spec["retry_after"]),
+        )
+    except (TypeError, ValueError) as exc:
+        raise FaultError(f"bad fault value: {exc}") from None
+    if not 0 <= fault.probability <= 1:
+        raise FaultError("probability is between 0 and 1")
+    fault._random = random.Random(fault.seed)
+    return fault
+
+
+def parse_prefer(header: str | None) -> dict[str, Any] | None:
+    """`Prefer: code=503, example=declined` -> {"status": 503, "example": "declined"} (Prism's header)."""
+    if not header:
+        return None
+    chosen: dict[str, Any] = {}
+    for part in header.replace(";", ",").split(","):
+        name, _, value = part.strip().partition("=")
+        value = value.strip().strip('"')
+        if name == "code" and value.isdigit():
+            chosen["status"] = int(value)
+        elif name == "example" and value:
+            chosen["example"] = value
+    return chosen or None

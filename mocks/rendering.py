@@ -1,0 +1,83 @@
+"""Responses in the operation's declared media types, projected onto its declared schema."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from mocks.contract import Contract, Operation, inline_schema
+from mocks.media import JSON, XML, dump_json, dump_xml, essence, negotiate
+from mocks.types import MockError, MockResponse
+
+Projector = Callable[[Any], Any]
+
+
+def compile_projector(schema: dict[str, Any]) -> Projector:
+    """Drop the properties a closed schema (`additionalProperties: false`) does not declare."""
+    if not isinstance(schema, dict):
+        return _same
+    if "allOf" in schema:
+        merged: dict[str, Any] = {"properties": {}}
+        for part in schema["allOf"]:
+            merged["properties"].update(part.get("properties", {}))
+            if part.get("additionalProperties") is False:
+                merged["additionalProperties"] = False
+        merged["properties"].update(schema.get("properties", {}))
+        if schema.get("additionalProperties") is False:
+            merged["additionalProperties"] = False
+        return compile_projector(merged)
+    properties = schema.get("properties")
+    if isinstance(properties, dict) and properties:
+        inner = {name: compile_projector(sub) for name, sub in properties.items()}
+        closed = schema.get("additionalProperties") is False or schema.get("unevaluatedProperties") is False
+
+        def project_object(value: Any) -> Any:
+            if not isinstance(value, dict):
+                return value
+            return {k: (inner[k](v) if k in inner else v) for k, v in value.items() if not closed or k in inner}
+
+        return project_object
+    if "items" in schema and isinstance(schema["items"], dict):
+        item = compile_projector(schema["items"])
+        return lambda value: [item(v) for v in value] if isinstance(value, list) else value
+    return _same
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+class ResponseRenderer:
+    """Per operation: status -> (media types, projector), compiled once."""
+
+    def __init__(self, contract: Contract, operation: Operation, xml_root: str) -> None:
+        self.shapes: dict[int, tuple[list[str], dict[str, Projector], dict[str, str]]] = {}
+        for status, response in operation.responses.items():
+            if not status.isdigit():
+                continue
+            content = response.get("content") or {}
+            media = [essence(m) for m in content]
+            projectors, roots = {}, {}
+            for media_type, entry in content.items():
+                schema = inline_schema(contract, entry.get("schema") or {})
+                projectors[essence(media_type)] = compile_projector(schema)
+                roots[essence(media_type)] = (schema.get("xml") or {}).get("name") or xml_root
+            self.shapes[int(status)] = (media, projectors, roots)
+
+    def render(self, status: int, body: Any, accept: str | None, headers: list) -> MockResponse:
+        media, projectors, roots = self.shapes.get(status, ([JSON], {}, {}))
+        response = MockResponse(status, headers=list(headers))
+        if body is None or status == 204 or not media:
+            return response
+        chosen = negotiate(accept, media)
+        if chosen is None:
+            raise MockError("not_acceptable", f"this operation answers {', '.join(media)}")
+        value = projectors.get(chosen, _same)(body)
+        response.media_type = chosen
+        if chosen == XML or chosen.endswith("+xml"):
+            response.body = dump_xml(value, roots.get(chosen, "response"))
+        elif chosen.startswith("text/") and isinstance(value, str):
+            response.body = value.encode()
+        else:
+            response.body = dump_json(value)
+        return response

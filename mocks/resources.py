@@ -1,0 +1,118 @@
+"""Stored resources as the contract declares them: ids, scope, defaults, lifecycle, visibility."""
+
+from __future__ import annotations
+
+import copy
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from mocks.clock import iso_timestamp
+from mocks.state.protocol import Record, Store
+from mocks.types import MockError
+
+
+@dataclass(slots=True)
+class Lifecycle:
+    field: str
+    initial: str | None
+    transitions: dict[str, list[str]]
+    invalid: str
+
+    def check(self, current: Any, target: Any) -> None:
+        if current == target:
+            return
+        if target not in self.transitions.get(current, []):
+            raise MockError(self.invalid, f"{self.field} cannot change from '{current}' to '{target}'",
+                            field=self.field)
+
+
+@dataclass(slots=True)
+class ResourceType:
+    name: str
+    id_field: str
+    id_format: str
+    also: dict[str, str] = field(default_factory=dict)
+    scope_field: str | None = None
+    defaults: dict[str, Any] = field(default_factory=dict)
+    timestamps: dict[str, str] = field(default_factory=dict)
+    lifecycle: Lifecycle | None = None
+    events: dict[str, str] = field(default_factory=dict)
+    hidden: frozenset[str] = frozenset()
+    group_flag: str | None = None
+    group_attribute: str | None = None
+
+    @classmethod
+    def declare(cls, name: str, spec: dict[str, Any]) -> ResourceType:
+        ident = spec.get("id") or {}
+        life = spec.get("lifecycle")
+        group = spec.get("shared-with-group") or {}
+        return cls(
+            name=name,
+            id_field=ident.get("field", "id"),
+            id_format=ident.get("format", "uuid"),
+            also=dict(spec.get("also") or {}),
+            scope_field=spec.get("scope-field"),
+            defaults=dict(spec.get("defaults") or {}),
+            timestamps=dict(spec.get("timestamps") or {}),
+            lifecycle=Lifecycle(life["field"], life.get("initial"), life.get("transitions") or {},
+                                life.get("invalid", "conflict")) if life else None,
+            events=dict(spec.get("events") or {}),
+            hidden=frozenset(spec.get("hidden") or ()),
+            group_flag=group.get("flag"),
+            group_attribute=group.get("attribute"),
+        )
+
+    def mint(self, fmt: str, store: Store) -> Any:
+        if fmt == "long":
+            return store.next_sequence(self.name, 1000)
+        if fmt.startswith("prefix:"):
+            return fmt[len("prefix:"):] + secrets.token_hex(12)
+        return str(uuid.uuid4())
+
+    def stamp(self, data: dict[str, Any], now: float, *, created: bool) -> None:
+        fmt = self.timestamps.get("format", "iso")
+        value: Any = int(now) if fmt == "unix" else iso_timestamp(now)
+        if created and "created" in self.timestamps:
+            data[self.timestamps["created"]] = value
+        if "updated" in self.timestamps:
+            data[self.timestamps["updated"]] = value
+
+    def new_record(self, data: dict[str, Any], scope: str | None, group: Any, store: Store, now: float) -> Record:
+        data = {key: value for key, value in data.items() if value is not None or key not in self.defaults}
+        for key, value in self.defaults.items():
+            data.setdefault(key, copy.deepcopy(value))
+        if self.lifecycle and self.lifecycle.initial is not None:
+            data.setdefault(self.lifecycle.field, self.lifecycle.initial)
+        data[self.id_field] = self.mint(self.id_format, store)
+        for name, fmt in self.also.items():
+            data[name] = self.mint(fmt, store)
+        if self.scope_field and scope is not None:
+            data[self.scope_field] = scope
+        if self.group_attribute and group is not None:
+            data[self.group_attribute] = group
+        self.stamp(data, now, created=True)
+        return {"scope": scope, "group": group, "data": data}
+
+    def seed_record(self, data: dict[str, Any], scope: str | None, group: Any) -> Record:
+        return {"scope": scope, "group": group, "data": copy.deepcopy(data)}
+
+    def key(self, data: dict[str, Any]) -> str:
+        return str(data[self.id_field])
+
+    def index(self, data: dict[str, Any]) -> dict[str, str]:
+        return {name: str(data[name]) for name in self.also if name in data}
+
+    def visible(self, record: Record, scope: str | None, group: Any) -> bool:
+        if scope is None or record["scope"] == scope:
+            return True
+        if self.group_flag and record["data"].get(self.group_flag) is True:
+            return group is not None and record["group"] == group
+        return False
+
+    def public(self, record: Record) -> dict[str, Any]:
+        data = record["data"]
+        if not self.hidden:
+            return data
+        return {key: value for key, value in data.items() if key not in self.hidden}

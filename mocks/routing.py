@@ -1,0 +1,81 @@
+"""Match a method and path to an operation: literal segments beat templated ones.
+
+A path that exists with another method is a partial match, answered 405 with `Allow`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+from urllib.parse import unquote
+
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class _Node(Generic[T]):
+    literals: dict[str, _Node[T]] = field(default_factory=dict)
+    param: _Node[T] | None = None
+    param_name: str = ""
+    methods: dict[str, T] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Match(Generic[T]):
+    target: T | None  # None: the path exists, the method does not
+    params: dict[str, str]
+    allowed: tuple[str, ...] = ()
+
+
+class Router(Generic[T]):
+    def __init__(self) -> None:
+        self._root: _Node[T] = _Node()
+
+    def add(self, method: str, template: str, target: T) -> None:
+        node = self._root
+        for segment in _segments(template):
+            if segment.startswith("{") and segment.endswith("}"):
+                name = segment[1:-1]
+                if node.param is None:
+                    node.param, node.param_name = _Node(), name
+                elif node.param_name != name:
+                    raise ValueError(f"{template}: '{{{name}}}' clashes with '{{{node.param_name}}}'")
+                node = node.param
+            else:
+                node = node.literals.setdefault(segment, _Node())
+        if method in node.methods:
+            raise ValueError(f"duplicate route {method} {template}")
+        node.methods[method] = target
+
+    def match(self, method: str, path: str) -> Match[T] | None:
+        params: dict[str, str] = {}
+        node = _walk(self._root, _segments(path), 0, params)
+        if node is None:
+            return None
+        target = node.methods.get(method)
+        if target is None and method == "HEAD":
+            target = node.methods.get("GET")
+        return Match(target, params, tuple(sorted(node.methods)))
+
+
+def _walk(node: _Node[T], segments: list[str], index: int, params: dict[str, str]) -> _Node[T] | None:
+    if index == len(segments):
+        return node if node.methods else None
+    segment = segments[index]
+    literal = node.literals.get(segment)
+    if literal is not None:
+        found = _walk(literal, segments, index + 1, params)
+        if found is not None:
+            return found
+    if node.param is not None and segment:
+        params[node.param_name] = unquote(segment)
+        found = _walk(node.param, segments, index + 1, params)
+        if found is not None:
+            return found
+        del params[node.param_name]
+    return None
+
+
+def _segments(path: str) -> list[str]:
+    # A trailing slash is its own (empty) segment: `/v1/webhooks/` and `/v1/webhooks` differ.
+    return path.split("/")[1:] if path.startswith("/") else path.split("/")

@@ -1,0 +1,141 @@
+"""The in-memory store: plain dicts behind a lock, one per sandbox process."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from mocks.state.protocol import Hit, Outcome, Record
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._collections: dict[str, dict[str, Record]] = {}
+            self._indexes: dict[tuple[str, str], dict[str, str]] = {}
+            self._sequences: dict[str, int] = {}
+            self._values: dict[str, dict[str, tuple[Any, float | None]]] = {}
+            self._logs: dict[str, deque[float]] = {}
+            self._windows: dict[str, tuple[float, int]] = {}
+            self._in_flight: dict[str, int] = {}
+
+    # resources ---------------------------------------------------------------------------
+    def insert(self, collection: str, key: str, record: Record, index: dict[str, str]) -> None:
+        with self._lock:
+            self._collections.setdefault(collection, {})[key] = record
+            for field, value in index.items():
+                self._indexes.setdefault((collection, field), {})[value] = key
+
+    def get(self, collection: str, key: str) -> Record | None:
+        return self._collections.get(collection, {}).get(key)
+
+    def find(self, collection: str, field: str, value: str) -> Record | None:
+        key = self._indexes.get((collection, field), {}).get(value)
+        return None if key is None else self.get(collection, key)
+
+    def update(self, collection: str, key: str, change: Callable[[Record], Record]) -> Record | None:
+        with self._lock:
+            items = self._collections.get(collection, {})
+            current = items.get(key)
+            if current is None:
+                return None
+            items[key] = change(copy.deepcopy(current))
+            return items[key]
+
+    def delete(self, collection: str, key: str) -> Record | None:
+        with self._lock:
+            record = self._collections.get(collection, {}).pop(key, None)
+            if record is not None:
+                for (name, _), index in self._indexes.items():
+                    if name == collection:
+                        for value in [v for v, k in index.items() if k == key]:
+                            del index[value]
+            return record
+
+    def scan(self, collection: str) -> list[Record]:
+        with self._lock:
+            return list(self._collections.get(collection, {}).values())
+
+    def next_sequence(self, name: str, start: int) -> int:
+        with self._lock:
+            value = self._sequences.get(name, start - 1) + 1
+            self._sequences[name] = value
+            return value
+
+    # keyed values --------------------------------------------------------------------------
+    def put_if_absent(self, space: str, key: str, value: Any, expires_at: float | None, now: float) -> Any:
+        """Store `value` unless a live value is there; return the live value (None if stored)."""
+        with self._lock:
+            bucket = self._values.setdefault(space, {})
+            current = bucket.get(key)
+            if current is not None and (current[1] is None or current[1] > now):
+                return current[0]
+            bucket[key] = (value, expires_at)
+            return None
+
+    def read(self, space: str, key: str, now: float) -> Any:
+        current = self._values.get(space, {}).get(key)
+        if current is None or (current[1] is not None and current[1] <= now):
+            return None
+        return current[0]
+
+    def write(self, space: str, key: str, value: Any, expires_at: float | None) -> None:
+        with self._lock:
+            self._values.setdefault(space, {})[key] = (value, expires_at)
+
+    def remove(self, space: str, key: str) -> None:
+        with self._lock:
+            self._values.get(space, {}).pop(key, None)
+
+    # rate limiting ---------------------------------------------------------------------------
+    def admit(self, hits: list[Hit]) -> tuple[bool, list[Outcome]]:
+        """Count one request against every budget, or against none if any budget is spent."""
+        with self._lock:
+            outcomes = [self._peek(hit) for hit in hits]
+            admitted = all(o.admitted for o in outcomes)
+            if not admitted:
+                return False, outcomes
+            return True, [self._take(hit) for hit in hits]
+
+    def _peek(self, hit: Hit) -> Outcome:
+        if hit.algorithm == "concurrency":
+            used = self._in_flight.get(hit.key, 0)
+            return Outcome(used < hit.limit, used, None)
+        if hit.algorithm == "fixed":
+            start = hit.now - (hit.now % hit.window)
+            begun, used = self._windows.get(hit.key, (start, 0))
+            used = used if begun == start else 0
+            return Outcome(used < hit.limit, used, start + hit.window)
+        log = self._logs.setdefault(hit.key, deque())
+        while log and log[0] <= hit.now - hit.window:
+            log.popleft()
+        return Outcome(len(log) < hit.limit, len(log), (log[0] if log else hit.now) + hit.window)
+
+    def _take(self, hit: Hit) -> Outcome:
+        if hit.algorithm == "concurrency":
+            self._in_flight[hit.key] = self._in_flight.get(hit.key, 0) + 1
+            return Outcome(True, self._in_flight[hit.key], None)
+        if hit.algorithm == "fixed":
+            start = hit.now - (hit.now % hit.window)
+            begun, used = self._windows.get(hit.key, (start, 0))
+            used = (used if begun == start else 0) + 1
+            self._windows[hit.key] = (start, used)
+            return Outcome(True, used, start + hit.window)
+        log = self._logs[hit.key]
+        log.append(hit.now)
+        return Outcome(True, len(log), log[0] + hit.window)
+
+    def release(self, key: str) -> None:
+        with self._lock:
+            self._in_flight[key] = max(0, self._in_flight.get(key, 0) - 1)
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {name: [copy.deepcopy(r) for r in items.values()] for name, items in self._collections.items()}

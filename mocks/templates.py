@@ -1,0 +1,81 @@
+"""Templates in the contract: JSON values whose strings are filled from a request context.
+
+A string that is one placeholder (``"{body.id}"``) becomes the raw value; placeholders inside
+text are formatted. Templates are compiled once, at start-up, into closures.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+Render = Callable[[Mapping[str, Any]], Any]
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.\-]*)\}")
+_MISSING = object()
+
+
+def lookup(context: Mapping[str, Any], dotted: str) -> Any:
+    value: Any = context
+    for part in dotted.split("."):
+        if isinstance(value, Mapping):
+            value = value.get(part, _MISSING)
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            value = getattr(value, part, _MISSING)
+        if value is _MISSING:
+            return None
+    return value
+
+
+def compile_template(template: Any) -> Render:
+    if isinstance(template, str):
+        return _compile_string(template)
+    if isinstance(template, Mapping):
+        parts = [(key, compile_template(value)) for key, value in template.items()]
+        return lambda ctx: {key: render(ctx) for key, render in parts}
+    if isinstance(template, list):
+        items = [compile_template(value) for value in template]
+        return lambda ctx: [render(ctx) for render in items]
+    return lambda ctx: template
+
+
+def render(template: Any, context: Mapping[str, Any]) -> Any:
+    return compile_template(template)(context)
+
+
+def _compile_string(text: str) -> Render:
+    whole = _PLACEHOLDER.fullmatch(text)
+    if whole:
+        name = whole.group(1)
+        return lambda ctx: lookup(ctx, name)
+    if "{" not in text:
+        return lambda ctx: text
+    escaped = text.replace("{{", "\0").replace("}}", "\1")
+    pieces: list[str | tuple[str]] = []
+    position = 0
+    for match in _PLACEHOLDER.finditer(escaped):
+        pieces.append(escaped[position:match.start()])
+        pieces.append((match.group(1),))
+        position = match.end()
+    pieces.append(escaped[position:])
+    pieces = [p.replace("\0", "{").replace("\1", "}") if isinstance(p, str) else p for p in pieces]
+
+    def fill(ctx: Mapping[str, Any]) -> str:
+        out = []
+        for piece in pieces:
+            if isinstance(piece, str):
+                out.append(piece)
+            else:
+                value = lookup(ctx, piece[0])
+                out.append("" if value is None else _text(value))
+        return "".join(out)
+
+    return fill
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

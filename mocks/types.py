@@ -1,0 +1,73 @@
+"""The vocabulary every stage of the pipeline speaks: requests, responses, principals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+Json = Any
+Headers = list[tuple[str, str]]
+
+
+@dataclass(slots=True)
+class MockRequest:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]  # names lower-cased; repeated headers joined with ", "
+    body: bytes = b""
+    listener: str = ""
+    client: str = ""
+    scheme: str = "http"
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        return self.headers.get(name.lower(), default)
+
+
+@dataclass(slots=True)
+class MockResponse:
+    status: int
+    body: bytes = b""
+    media_type: str | None = None
+    headers: Headers = field(default_factory=list)
+    drop: bool = False  # close the connection instead of answering
+    stream: Any = None  # an async iterator of bytes for streaming responses (server-sent events)
+
+    def add_header(self, name: str, value: object) -> None:
+        self.headers.append((name, str(value)))
+
+    def header(self, name: str) -> str | None:
+        lowered = name.lower()
+        for key, value in self.headers:
+            if key.lower() == lowered:
+                return value
+        return None
+
+
+@dataclass(slots=True, frozen=True)
+class Principal:
+    """Who is calling, and which tenant scopes they may use (the first is their default)."""
+
+    id: str
+    scopes: tuple[str, ...]
+    attributes: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def default_scope(self) -> str | None:
+        return self.scopes[0] if self.scopes else None
+
+
+class MockError(Exception):
+    """Raised by any stage: becomes the API's own error response for the named code."""
+
+    def __init__(self, code: str, message: str | None = None, field: str | None = None,
+                 headers: Headers | None = None) -> None:
+        super().__init__(message or code)
+        self.code = code
+        self.message = message
+        self.field = field
+        self.headers = headers or []
+
+
+class ConnectionDropped(Exception):
+    """The mock closes the connection without a response (an injected network fault)."""
