@@ -41,9 +41,32 @@ def _response(spec: dict[str, Any], default: str = "{resource}"):
     return compile_template(spec.get("response", default))
 
 
+def _matcher(spec: dict[str, Any]):
+    """`filter`: each field equals the rendered value, is one of a rendered list; null = no filter."""
+    where = compile_template(spec.get("filter") or {})
+
+    def matches(context: dict[str, Any]):
+        wanted = {k: v for k, v in where(context).items() if v is not None}
+
+        def test(data: dict[str, Any]) -> bool:
+            for key, value in wanted.items():
+                have = data.get(key)
+                if isinstance(value, list):
+                    if str(have) not in {str(v) for v in value}:
+                        return False
+                elif str(have) != str(value):
+                    return False
+            return True
+
+        return test
+
+    return matches
+
+
 def _finder(api: Api, operation: Operation, spec: dict[str, Any], resource: ResourceType):
     id_param = spec.get("id-param")
     match_field = spec.get("match-field", resource.id_field)
+    matches = _matcher(spec)
 
     def find(exchange: Exchange):
         value = exchange.path.get(id_param) if id_param else None
@@ -56,7 +79,8 @@ def _finder(api: Api, operation: Operation, spec: dict[str, Any], resource: Reso
         else:
             record = next((r for r in api.store.scan(resource.name) if str(r["data"].get(match_field)) == str(value)),
                           None)
-        if record is None or not resource.visible(record, exchange.scope, api.group_of(resource, exchange.scope)):
+        if (record is None or not resource.visible(record, exchange.scope, api.group_of(resource, exchange.scope))
+                or not matches(exchange.context())(record["data"])):
             raise MockError("not_found", f"no {resource.name} '{value}'", field=id_param)
         return record
 
@@ -154,20 +178,16 @@ def _delete(api: Api, operation: Operation, spec: dict[str, Any]) -> Action:
 
 def _list(api: Api, operation: Operation, spec: dict[str, Any]) -> Action:
     resource = _resource(api, operation, spec)
-    where = compile_template(spec.get("filter") or {})
+    matches = _matcher(spec)
     envelope = compile_template(spec.get("envelope", "{items}"))
     paginate = _paginator(spec.get("pagination") or {"style": "none"})
     status = int(spec.get("status", operation.success_status))
 
     async def list_(exchange: Exchange) -> Result:
-        context = exchange.context()
-        wanted = {k: v for k, v in where(context).items()}
+        test = matches(exchange.context())
         group = api.group_of(resource, exchange.scope)
-        records = [
-            r for r in api.store.scan(resource.name)
-            if resource.visible(r, exchange.scope, group)
-            and all(str(r["data"].get(k)) == str(v) for k, v in wanted.items())
-        ]
+        records = [r for r in api.store.scan(resource.name) if resource.visible(r, exchange.scope, group)
+                   and test(r["data"])]
         page, extra = paginate(exchange, [resource.public(r) for r in records], resource.id_field)
         return Result(status, envelope(exchange.context(items=page, **extra)))
 
@@ -198,8 +218,8 @@ def _paginator(spec: dict[str, Any]):
 
         return cursor
     if style == "page":
-        page_name, size_name = spec.get("page", "page"), spec.get("size", "pageSize")
-        default, largest = int(spec.get("default-size", 25)), int(spec.get("max-size", 100))
+        page_name, size_name = spec.get("page", "page"), spec.get("page-size", "pageSize")
+        default, largest = int(spec.get("default-limit", 25)), int(spec.get("max-limit", 100))
 
         def pages(exchange: Exchange, items: list, id_field: str):
             number = max(1, int(exchange.query.get(page_name) or 1))

@@ -105,8 +105,8 @@ class ResourceType:
         return {name: str(data[name]) for name in self.also if name in data}
 
     def visible(self, record: Record, scope: str | None, group: Any) -> bool:
-        if scope is None or record["scope"] == scope:
-            return True
+        if scope is None or record["scope"] is None or record["scope"] == scope:
+            return True  # a record seeded without a scope (brands, companies) is filtered, not scoped
         if self.group_flag and record["data"].get(self.group_flag) is True:
             return group is not None and record["group"] == group
         return False

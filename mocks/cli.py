@@ -1,0 +1,106 @@
+"""The `mocks` command: a thin layer over the sandbox, scenarios and verifiers."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from mocks.registry import API_NAMES
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.run(args) or 0
+    except (ValueError, KeyError, OSError) as exc:
+        print(f"mocks: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mocks", description="Stateful mock servers and client verification "
+                                                                "for Konducter, Lagerkoll, iStockist, Ping Network and Plggr.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="serve mock APIs (default: all five)")
+    serve.add_argument("apis", nargs="*", metavar="API", help=f"any of: {', '.join(API_NAMES)}")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", action="append", default=[], metavar="API[.LISTENER]=N",
+                       help="override a port, e.g. --port lagerkoll=9102 --port konducter.local=9288")
+    serve.add_argument("--store", default="memory", choices=["memory"], help="state store (default memory)")
+    serve.add_argument("--limit", action="append", default=[], metavar="API[.POLICY]=RATE",
+                       help="change a rate limit, e.g. --limit lagerkoll=5/min --limit plggr.concurrency=2")
+    serve.add_argument("--scenario", action="append", default=[], metavar="NAME",
+                       help="load a QA scenario from fixtures/scenarios/ at start-up")
+    serve.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help="serve iStockist over HTTPS with this certificate")
+    serve.add_argument("--no-admin", action="store_true", help="switch the /__mock/ admin API off")
+    serve.add_argument("--admin-token", help="require 'Authorization: Bearer TOKEN' on the admin API")
+    serve.set_defaults(run=_serve)
+    return parser
+
+
+def _pairs(values: list[str], flag: str) -> list[tuple[str, str]]:
+    out = []
+    for value in values:
+        name, sep, setting = value.partition("=")
+        if not sep or not name or not setting:
+            raise ValueError(f"{flag} takes NAME=VALUE, got '{value}'")
+        out.append((name, setting))
+    return out
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from mocks.server import Sandbox
+
+    names = args.apis or list(API_NAMES)
+    unknown = [n for n in names if n not in API_NAMES]
+    if unknown:
+        raise ValueError(f"unknown API {', '.join(unknown)} (known: {', '.join(API_NAMES)})")
+    ports = {}
+    for name, port in _pairs(args.port, "--port"):
+        if not port.isdigit():
+            raise ValueError(f"--port {name}: '{port}' is not a port number")
+        ports[name] = int(port)
+    sandbox = Sandbox.create(names, store=args.store, host=args.host, ports=ports, admin=not args.no_admin,
+                             admin_token=args.admin_token,
+                             tls={"istockist": tuple(args.tls)} if args.tls and "istockist" in names else {})
+    for target, rate in _pairs(args.limit, "--limit"):
+        api_name, _, policy = target.partition(".")
+        if api_name not in sandbox.apis:
+            raise ValueError(f"--limit {target}: {api_name} is not being served")
+        sandbox.apis[api_name].configure_limit(rate, policy or None)
+    for scenario in args.scenario:
+        from mocks.scenarios import apply_scenario, load_scenario
+
+        apply_scenario(load_scenario(scenario), sandbox.apis)
+    sandbox.bind()
+    print(describe(sandbox), flush=True)
+    sandbox.run()
+    return 0
+
+
+def describe(sandbox) -> str:
+    lines = ["Serving (Ctrl-C to stop):", ""]
+    width = max(len(f"{l.api.name} ({l.name})") for l in sandbox.listeners)
+    for listener in sandbox.listeners:
+        label = f"{listener.api.name} ({listener.name})"
+        admin = "  admin: " + listener.url.split("/", 3)[0] + "//" + listener.url.split("/")[2] + "/__mock/info" \
+            if listener.name == listener.api.primary_listener and sandbox.admin else ""
+        lines.append(f"  {label:<{width}}  {listener.url}{admin}")
+    lines += ["", "Sandbox credentials:"]
+    for api in sandbox.apis.values():
+        for credential in api.fixtures.credentials:
+            shown = credential.schemes or credential.grant or {}
+            values = ", ".join(f"{k}={v}" for k, v in shown.items())
+            scopes = ", ".join(credential.principal.scopes)
+            lines.append(f"  {api.name:<12} {credential.principal.id:<24} {values}  [scopes: {scopes}]")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""pytest plugin (entry point `mocks`): the five sandbox APIs as fixtures.
+
+    def test_sync(lagerkoll):                 # in-process, fresh state per test
+        r = lagerkoll.client.get("/v1/stores/", headers=lagerkoll.auth_headers())
+        lagerkoll.admin.add_fault(operation="createWebhook", respond=429, times=1)
+
+    def test_real_port(mock_server):          # a real socket, for clients in other processes
+        api = mock_server("istockist")
+        subprocess.run(["./my-client"], env={"ISTOCKIST_URL": api.base_url})
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+
+from mocks.app import MockApp
+from mocks.control import Admin, conformance_hook
+from mocks.engine import Api
+from mocks.registry import API_NAMES, load_api
+from mocks.inprocess import in_process_client
+
+
+@dataclass
+class MockHandle:
+    """One mock API in a test: where it is, how to call it, how to steer it."""
+
+    name: str
+    api: Api
+    base_url: str
+    client: httpx.Client
+    admin: Admin
+    listeners: dict[str, str] = field(default_factory=dict)  # listener name -> base URL
+
+    @property
+    def credentials(self) -> list[dict[str, Any]]:
+        return self.admin.info()["credentials"]
+
+    def credential(self, principal: str | None = None):
+        credentials = self.api.fixtures.credentials
+        if principal is None:
+            return credentials[0]
+        return next(c for c in credentials if c.principal.id == principal)
+
+    def auth_headers(self, principal: str | None = None, scope: str | None = None) -> dict[str, str]:
+        """Headers that authenticate as a sandbox principal (static credentials only)."""
+        credential = self.credential(principal)
+        headers: dict[str, str] = {}
+        for name, value in credential.schemes.items():
+            scheme = self.api.contract.security_schemes[name]
+            if scheme.get("type") == "apiKey" and scheme.get("in") == "header":
+                headers[scheme["name"]] = str(value)
+            elif scheme.get("type") == "http" and scheme.get("scheme", "").lower() == "basic":
+                headers["Authorization"] = "Basic " + base64.b64encode(str(value).encode()).decode()
+            else:
+                headers["Authorization"] = f"Bearer {value}"
+        for name, scheme in self.api.contract.security_schemes.items():
+            if scheme.get("x-mock-scope"):
+                headers[scheme["name"]] = scope or credential.principal.default_scope or ""
+        return headers
+
+    def close(self) -> None:
+        self.client.close()
+        self.admin.http.close()
+
+
+def in_process(name: str, *, validate: bool = True, listener: str | None = None, api: Api | None = None) -> MockHandle:
+    api = api or load_api(name)
+    app = MockApp(api, listener or api.primary_listener)
+    base = "http://mock.test"
+    hooks = {"response": [conformance_hook(name)]} if validate else {}
+    client = in_process_client(app, base_url=base, event_hooks=hooks)
+    admin = Admin(in_process_client(MockApp(api, api.primary_listener), base_url=base))
+    return MockHandle(name, api, base, client, admin, {listener or api.primary_listener: base})
+
+
+@pytest.fixture
+def mock_api():
+    """Factory: `mock_api("plggr", validate=True, listener=None)` -> an in-process MockHandle."""
+    handles: list[MockHandle] = []
+
+    def make(name: str, **options: Any) -> MockHandle:
+        handle = in_process(name, **options)
+        handles.append(handle)
+        return handle
+
+    yield make
+    for handle in handles:
+        handle.close()
+
+
+@pytest.fixture
+def mock_server() -> Iterator[Any]:
+    """Factory: `mock_server("istockist", ...)` -> a MockHandle served on a real port (a free one)."""
+    from mocks.server import Sandbox
+
+    sandboxes: list[Sandbox] = []
+    handles: list[MockHandle] = []
+
+    def make(*names: str, validate: bool = True) -> MockHandle | dict[str, MockHandle]:
+        sandbox = Sandbox.create(list(names), ports={n: 0 for n in names} | {
+            f"{n}.{listener}": 0 for n in names for listener in load_api(n).contract.listeners})
+        sandbox.start()
+        sandboxes.append(sandbox)
+        made = {}
+        for name in names:
+            api = sandbox.apis[name]
+            urls = api.base_urls
+            base = urls[api.primary_listener]
+            hooks = {"response": [conformance_hook(name)]} if validate else {}
+            client = httpx.Client(base_url=base, event_hooks=hooks, timeout=10)
+            admin_base = base[: len(base) - len(api.contract.prefix)] if api.contract.prefix else base
+            made[name] = MockHandle(name, api, base, client, Admin(httpx.Client(base_url=admin_base, timeout=10)),
+                                    dict(urls))
+            handles.append(made[name])
+        return made[names[0]] if len(names) == 1 else made
+
+    yield make
+    for handle in handles:
+        handle.close()
+    for sandbox in sandboxes:
+        sandbox.shutdown()
+
+
+def _api_fixture(name: str):
+    @pytest.fixture(name=name)
+    def fixture(mock_api) -> MockHandle:
+        return mock_api(name)
+
+    fixture.__doc__ = f"The {name} mock, in-process, fresh state, responses checked against its contract."
+    return fixture
+
+
+for _name in API_NAMES:
+    globals()[f"_{_name}_fixture"] = _api_fixture(_name)

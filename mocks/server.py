@@ -1,0 +1,146 @@
+"""Serve several APIs at once: one uvicorn server per listener, one event loop, one clock."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import threading
+from dataclasses import dataclass, field
+
+import uvicorn
+
+from mocks.app import MockApp, admin_needs_token
+from mocks.clock import Clock
+from mocks.engine import Api
+from mocks.registry import load_api
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self):
+        # The sandbox owns signal handling: one Ctrl-C stops every listener together.
+        yield
+
+
+@dataclass(slots=True)
+class Listener:
+    api: Api
+    name: str
+    host: str
+    port: int
+    tls: bool
+    socket: socket.socket | None = None
+
+    @property
+    def url(self) -> str:
+        host = "localhost" if self.host in ("127.0.0.1", "0.0.0.0", "::") else self.host
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}{self.api.contract.prefix}"
+
+
+@dataclass
+class Sandbox:
+    """The APIs being served, their listeners, and the shared clock."""
+
+    apis: dict[str, Api]
+    host: str = "127.0.0.1"
+    ports: dict[str, int] = field(default_factory=dict)  # "api" or "api.listener" -> port
+    admin: bool = True
+    admin_token: str | None = None
+    tls: dict[str, tuple[str, str]] = field(default_factory=dict)  # api -> (cert, key)
+    listeners: list[Listener] = field(default_factory=list)
+    _servers: list[_Server] = field(default_factory=list)
+    _thread: threading.Thread | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    @classmethod
+    def create(cls, names: list[str], *, store: str = "memory", clock: Clock | None = None, **options) -> Sandbox:
+        shared = clock or Clock()
+        return cls({name: load_api(name, store=store, clock=shared) for name in names}, **options)
+
+    def bind(self) -> list[Listener]:
+        """Open every listening socket up front, so ports are known (port 0 = any free port)."""
+        if self.admin and self.admin_token is None and admin_needs_token(self.host):
+            raise ValueError(f"the admin API on non-loopback host {self.host} needs --admin-token (or --no-admin)")
+        for api in self.apis.values():
+            for name, spec in api.contract.listeners.items():
+                port = self.ports.get(f"{api.name}.{name}", self.ports.get(api.name) if name == api.primary_listener
+                                      else None)
+                port = int(spec.get("port", 0)) if port is None else port
+                sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    sock.bind((self.host, port))
+                except OSError as exc:
+                    sock.close()
+                    self.close()
+                    raise OSError(f"{api.name} ({name}): cannot listen on {self.host}:{port}: {exc.strerror}; "
+                                  f"choose another with --port {api.name}={port + 1000}") from None
+                sock.listen(128)
+                listener = Listener(api, name, self.host, sock.getsockname()[1], api.name in self.tls, sock)
+                self.listeners.append(listener)
+            api.base_urls = {l.name: l.url for l in self.listeners if l.api is api}
+        return self.listeners
+
+    def close(self) -> None:
+        for listener in self.listeners:
+            if listener.socket is not None:
+                listener.socket.close()
+        self.listeners.clear()
+
+    async def serve(self) -> None:
+        if not self.listeners:
+            self.bind()
+        for listener in self.listeners:
+            app = MockApp(listener.api, listener.name, admin=self.admin, admin_token=self.admin_token)
+            cert, key = self.tls.get(listener.api.name, (None, None))
+            config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
+                                    ssl_certfile=cert, ssl_keyfile=key, timeout_graceful_shutdown=2)
+            self._servers.append(_Server(config))
+        await asyncio.gather(*(server.serve(sockets=[l.socket]) for server, l in zip(self._servers, self.listeners)))
+
+    def stop(self) -> None:
+        for server in self._servers:
+            server.should_exit = True
+
+    def run(self) -> None:
+        """Serve in the foreground until Ctrl-C or SIGTERM."""
+        loop = asyncio.new_event_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.stop)
+        try:
+            loop.run_until_complete(self.serve())
+        finally:
+            loop.close()
+            self.close()
+
+    # background use: tests and the pytest plugin -------------------------------------------------
+    def start(self, timeout: float = 10.0) -> Sandbox:
+        self.bind()
+        self._thread = threading.Thread(target=self._run_in_thread, name="mocks-sandbox", daemon=True)
+        self._thread.start()
+        deadline = threading.Event()
+        for _ in range(int(timeout * 50)):
+            if self._servers and len(self._servers) == len(self.listeners) and all(s.started for s in self._servers):
+                return self
+            deadline.wait(0.02)
+        raise RuntimeError("the sandbox did not start in time")
+
+    def _run_in_thread(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._loop.run_until_complete(self.serve())
+        self._loop.close()
+
+    def shutdown(self) -> None:
+        self.stop()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.close()
+
+
+logging.getLogger("uvicorn.error").addFilter(
+    lambda record: "connection dropped by an injected fault" not in record.getMessage()
+    and not (record.exc_info and "ConnectionDropped" in repr(record.exc_info[1]))
+)
