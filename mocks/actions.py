@@ -96,13 +96,27 @@ def _create(api: Api, operation: Operation, spec: dict[str, Any]) -> Action:
     async def create(exchange: Exchange) -> Result:
         data = copy.deepcopy(exchange.body) if isinstance(exchange.body, dict) else {}
         data.update({k: v for k, v in assign(exchange.context()).items() if v is not None})
-        record = resource.new_record(data, exchange.scope, api.group_of(resource, exchange.scope), api.store, exchange.now)
-        api.store.insert(resource.name, resource.key(record["data"]), record, resource.index(record["data"]))
-        public = resource.public(record)
-        api.emit(resource, "created", record, exchange)
+        public = insert_new(api, resource, data, exchange)
         return Result(status, respond(exchange.context(resource=public)))
 
     return create
+
+
+def insert_new(api: Api, resource: ResourceType, data: dict[str, Any], exchange: Exchange) -> dict[str, Any]:
+    """Mint ids, defaults and timestamps, store the new resource, announce it; its public view."""
+    record = resource.new_record(data, exchange.scope, api.group_of(resource, exchange.scope), api.store,
+                                 exchange.now)
+    api.store.insert(resource.name, resource.key(record["data"]), record, resource.index(record["data"]))
+    api.emit(resource, "created", record, exchange)
+    return resource.public(record)
+
+
+def visible_record(api: Api, resource: ResourceType, key: Any, exchange: Exchange) -> dict[str, Any] | None:
+    """A stored record by id, if the caller's scope may see it."""
+    record = api.store.get(resource.name, str(key))
+    if record is None or not resource.visible(record, exchange.scope, api.group_of(resource, exchange.scope)):
+        return None
+    return record
 
 
 def _get(api: Api, operation: Operation, spec: dict[str, Any]) -> Action:

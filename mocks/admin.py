@@ -90,7 +90,7 @@ _ROUTES = [
     ("GET", "/info"), ("POST", "/reset"), ("POST", "/seed"), ("GET", "/state"), ("GET", "/journal"),
     ("DELETE", "/journal"), ("GET", "/openapi.json"), ("GET", "/clock"), ("POST", "/clock"),
     ("GET", "/faults"), ("POST", "/faults"), ("DELETE", "/faults"), ("DELETE", "/faults/{id}"),
-    ("GET", "/limits"), ("POST", "/limits"), ("GET", "/events"),
+    ("GET", "/limits"), ("POST", "/limits"), ("GET", "/events"), ("GET", "/deliveries"),
 ]
 
 
@@ -237,3 +237,10 @@ def set_limits(app: MockApp, request: MockRequest, params: dict[str, str]) -> Mo
 @route("GET", "/events")
 def events(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
     return json_response(200, {"events": [e.describe() for e in app.api.events.history]})
+
+
+@route("GET", "/deliveries")
+def deliveries(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
+    return json_response(200, {"deliveries": app.api.webhooks.describe(),
+                               "retry": {"max_attempts": app.api.webhooks.retry.max_attempts,
+                                         "horizon_seconds": app.api.webhooks.retry.horizon}})

@@ -31,6 +31,7 @@ from mocks.state.protocol import Store
 from mocks.templates import compile_template
 from mocks.types import ConnectionDropped, MockError, MockRequest, MockResponse, Principal
 from mocks.validation import RequestValidator
+from mocks.webhooks import WebhookDispatcher
 
 log = logging.getLogger("mocks")
 
@@ -82,6 +83,7 @@ class Api:
         self.versions = contract.extension("versions")
         self._default_version = compile_template(self.versions.get("default")) if self.versions else None
         self.cors = contract.extension("cors")
+        self.webhooks = WebhookDispatcher(self)
         self.operations: dict[str, CompiledOperation] = {}
         self.routers: dict[str, Router[CompiledOperation]] = {name: Router() for name in contract.listeners}
         for op in contract.operations:
@@ -129,6 +131,7 @@ class Api:
         self.journal.clear()
         self.faults.clear()
         self.events.history.clear()
+        self.webhooks.clear()
         if seed:
             self.seed()
 
@@ -172,9 +175,10 @@ class Api:
 
     async def start(self) -> None:
         """Start background work (webhook delivery) when a server starts."""
+        await self.webhooks.start()
 
     async def stop(self) -> None:
-        """Stop background work."""
+        await self.webhooks.stop()
 
     # the pipeline --------------------------------------------------------------------------------
     async def handle(self, request: MockRequest) -> MockResponse:
