@@ -91,6 +91,7 @@ _ROUTES = [
     ("DELETE", "/journal"), ("GET", "/openapi.json"), ("GET", "/clock"), ("POST", "/clock"),
     ("GET", "/faults"), ("POST", "/faults"), ("DELETE", "/faults"), ("DELETE", "/faults/{id}"),
     ("GET", "/limits"), ("POST", "/limits"), ("GET", "/events"), ("GET", "/deliveries"),
+    ("GET", "/scenarios"), ("POST", "/scenarios/{name}"),
 ]
 
 
@@ -244,3 +245,27 @@ def deliveries(app: MockApp, request: MockRequest, params: dict[str, str]) -> Mo
     return json_response(200, {"deliveries": app.api.webhooks.describe(),
                                "retry": {"max_attempts": app.api.webhooks.retry.max_attempts,
                                          "horizon_seconds": app.api.webhooks.retry.horizon}})
+
+
+@route("GET", "/scenarios")
+def scenarios(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
+    from mocks.scenarios import list_scenarios
+
+    return json_response(200, {"scenarios": [{"name": s.name, "api": s.api, "summary": s.summary}
+                                             for s in list_scenarios() if s.api == app.api.name]})
+
+
+@route("POST", "/scenarios/{name}")
+def load_scenario(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
+    from mocks.scenarios import ScenarioError, apply_scenario, load_scenario
+
+    if not params["name"].replace("-", "").replace("_", "").isalnum():
+        raise AdminError(400, "scenario names are letters, digits, '-' and '_'")
+    try:
+        scenario = load_scenario(params["name"])
+        if scenario.api != app.api.name:
+            raise AdminError(400, f"scenario '{scenario.name}' is for {scenario.api}, not {app.api.name}")
+        return json_response(200, apply_scenario(scenario, {app.api.name: app.api}))
+    except ScenarioError as exc:
+        status = 404 if str(exc).startswith("no scenario") else 400
+        raise AdminError(status, str(exc)) from None

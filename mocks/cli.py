@@ -41,6 +41,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-admin", action="store_true", help="switch the /__mock/ admin API off")
     serve.add_argument("--admin-token", help="require 'Authorization: Bearer TOKEN' on the admin API")
     serve.set_defaults(run=_serve)
+
+    scenarios = commands.add_parser("scenarios", help="list the QA scenarios, or check that they behave as described")
+    scenarios.add_argument("--api", help="only this API's scenarios")
+    scenarios.add_argument("--check", nargs="*", metavar="NAME",
+                           help="replay the scenarios' steps in-process and report each (no names: all)")
+    scenarios.set_defaults(run=_scenarios)
     return parser
 
 
@@ -82,6 +88,47 @@ def _serve(args: argparse.Namespace) -> int:
     print(describe(sandbox), flush=True)
     sandbox.run()
     return 0
+
+
+def _scenarios(args: argparse.Namespace) -> int:
+    from mocks.scenarios import list_scenarios, load_scenario
+
+    if args.check is None:
+        chosen = [s for s in list_scenarios() if not args.api or s.api == args.api]
+        width = max((len(s.name) for s in chosen), default=0)
+        for scenario in chosen:
+            print(f"{scenario.name:<{width}}  {scenario.api:<11}  {scenario.summary}")
+        print(f"\nLoad one with: mocks serve --scenario NAME, or POST /__mock/scenarios/NAME on the API's port.")
+        return 0
+    chosen = [load_scenario(n) for n in args.check] if args.check else \
+        [s for s in list_scenarios() if not args.api or s.api == args.api]
+    failed = 0
+    for scenario in chosen:
+        outcomes = check_scenario(scenario)
+        ok = all(o.passed for o in outcomes)
+        failed += not ok
+        print(f"{'PASS' if ok else 'FAIL'}  {scenario.name}: {scenario.summary}")
+        for outcome in outcomes:
+            print(f"    {'ok ' if outcome.passed else 'BAD'} step {outcome.index + 1}: {outcome.request}: {outcome.detail}")
+    print(f"\n{len(chosen) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def check_scenario(scenario):
+    """Apply a scenario to a fresh in-process API and replay its steps."""
+    from mocks.app import MockApp
+    from mocks.inprocess import in_process_client
+    from mocks.registry import load_api
+    from mocks.scenarios import apply_scenario, run_steps
+
+    api = load_api(scenario.api)
+    apply_scenario(scenario, {api.name: api})
+    clients = {name: in_process_client(MockApp(api, name)) for name in api.contract.listeners}
+    try:
+        return run_steps(scenario, api, clients)
+    finally:
+        for client in clients.values():
+            client.close()
 
 
 def describe(sandbox) -> str:

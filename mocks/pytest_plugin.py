@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +19,7 @@ import httpx
 import pytest
 
 from mocks.app import MockApp
-from mocks.control import Admin, conformance_hook
+from mocks.control import Admin, auth_headers, conformance_hook
 from mocks.engine import Api
 from mocks.registry import API_NAMES, load_api
 from mocks.inprocess import in_process_client
@@ -48,21 +47,8 @@ class MockHandle:
         return next(c for c in credentials if c.principal.id == principal)
 
     def auth_headers(self, principal: str | None = None, scope: str | None = None) -> dict[str, str]:
-        """Headers that authenticate as a sandbox principal (static credentials only)."""
-        credential = self.credential(principal)
-        headers: dict[str, str] = {}
-        for name, value in credential.schemes.items():
-            scheme = self.api.contract.security_schemes[name]
-            if scheme.get("type") == "apiKey" and scheme.get("in") == "header":
-                headers[scheme["name"]] = str(value)
-            elif scheme.get("type") == "http" and scheme.get("scheme", "").lower() == "basic":
-                headers["Authorization"] = "Basic " + base64.b64encode(str(value).encode()).decode()
-            else:
-                headers["Authorization"] = f"Bearer {value}"
-        for name, scheme in self.api.contract.security_schemes.items():
-            if scheme.get("x-mock-scope"):
-                headers[scheme["name"]] = scope or credential.principal.default_scope or ""
-        return headers
+        """Headers that authenticate as a sandbox principal (its static credentials)."""
+        return auth_headers(self.api, principal, scope)
 
     def close(self) -> None:
         self.client.close()

@@ -1,0 +1,251 @@
+"""QA scenarios: YAML files that put a sandbox API into a documented error situation.
+
+A scenario seeds state, changes limits, steps the clock and installs faults; its `steps` say
+what a client should see, and are replayed by the test suite and by `mocks scenarios --check`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mocks.faults import FaultError, parse_fault
+from mocks.fixtures import FIXTURES_DIR
+
+SCENARIOS_DIR = FIXTURES_DIR / "scenarios"
+_TOP = {"api", "description", "reset", "seed", "limits", "clock", "faults", "steps", "expect"}
+_STEP = {"request", "expect", "note"}
+_REQUEST = {"method", "path", "as", "scope", "headers", "json", "body", "query", "listener", "repeat"}
+_EXPECT = {"status", "headers", "body", "dropped", "min_seconds"}
+
+
+class ScenarioError(ValueError):
+    """A scenario file that cannot be loaded: names the file, the line and the field."""
+
+
+@dataclass(slots=True)
+class Scenario:
+    name: str
+    api: str
+    description: str
+    source: str
+    reset: bool = True
+    seed: dict[str, Any] = field(default_factory=dict)
+    limits: list[dict[str, Any]] = field(default_factory=list)
+    clock: list[dict[str, Any]] = field(default_factory=list)
+    faults: list[dict[str, Any]] = field(default_factory=list)
+    steps: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def summary(self) -> str:
+        return self.description.strip().splitlines()[0] if self.description.strip() else ""
+
+    def to_yaml(self) -> str:
+        document = {"api": self.api, "description": self.description, "reset": self.reset}
+        for key in ("seed", "limits", "clock", "faults", "steps"):
+            if getattr(self, key):
+                document[key] = getattr(self, key)
+        return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+
+
+def scenario_path(name: str, directory: Path | None = None) -> Path:
+    path = Path(name)
+    if path.suffix in (".yaml", ".yml") and path.exists():
+        return path
+    return (directory or SCENARIOS_DIR) / f"{name}.yaml"
+
+
+def list_scenarios(directory: Path | None = None) -> list[Scenario]:
+    return [load_scenario(p) for p in sorted((directory or SCENARIOS_DIR).glob("*.yaml"))]
+
+
+def load_scenario(name: str | Path, directory: Path | None = None) -> Scenario:
+    path = scenario_path(str(name), directory)
+    if not path.exists():
+        known = ", ".join(p.stem for p in sorted((directory or SCENARIOS_DIR).glob("*.yaml")))
+        raise ScenarioError(f"no scenario '{name}' (known: {known})")
+    text = path.read_text(encoding="utf-8")
+    return parse_scenario(text, str(path), path.stem)
+
+
+def parse_scenario(text: str, source: str, name: str) -> Scenario:
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        raise ScenarioError(f"{source}{line}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if node is None or not isinstance(node, yaml.MappingNode):
+        raise ScenarioError(f"{source}:1: a scenario is a mapping with at least 'api' and 'description'")
+    check = _Checker(source)
+    data = check.mapping(node, "", _TOP)
+    for required in ("api", "description"):
+        if required not in data:
+            raise ScenarioError(f"{source}:1: '{required}' is required")
+    if not isinstance(data["description"], str):
+        check.fail(node, "description", "must be text")
+    from mocks.registry import API_NAMES
+
+    if data["api"] not in API_NAMES:
+        check.fail(check.child(node, "api"), "api", f"unknown API '{data['api']}' (known: {', '.join(API_NAMES)})")
+    for index, spec in enumerate(data.get("faults") or []):
+        try:
+            parse_fault(spec)
+        except FaultError as exc:
+            check.fail(check.item(node, "faults", index), f"faults[{index}]", str(exc))
+    for index, spec in enumerate(data.get("limits") or []):
+        if not isinstance(spec, dict) or "rate" not in spec or set(spec) - {"rate", "policy", "enabled"}:
+            check.fail(check.item(node, "limits", index), f"limits[{index}]",
+                       "takes {rate: '5/min', policy?: name, enabled?: bool}")
+    for index, spec in enumerate(data.get("clock") or []):
+        if not isinstance(spec, dict) or not set(spec) or set(spec) - {"freeze", "set", "advance"}:
+            check.fail(check.item(node, "clock", index), f"clock[{index}]",
+                       "takes {freeze: bool}, {set: unix seconds} or {advance: seconds}")
+    steps = data.get("steps") or data.get("expect") or []
+    for index, step in enumerate(steps):
+        where = check.item(node, "steps" if "steps" in data else "expect", index)
+        if not isinstance(step, dict) or set(step) - _STEP or "request" not in step:
+            check.fail(where, f"steps[{index}]", "a step is {request: {...}, expect: {...}, note?: text}")
+        if set(step["request"]) - _REQUEST or "path" not in step["request"]:
+            check.fail(where, f"steps[{index}].request", f"takes {', '.join(sorted(_REQUEST))}; 'path' is required")
+        if set(step.get("expect") or {}) - _EXPECT:
+            check.fail(where, f"steps[{index}].expect", f"takes {', '.join(sorted(_EXPECT))}")
+    return Scenario(
+        name=name, api=data["api"], description=data["description"], source=source,
+        reset=bool(data.get("reset", True)), seed=data.get("seed") or {}, limits=data.get("limits") or [],
+        clock=data.get("clock") or [], faults=data.get("faults") or [], steps=steps,
+    )
+
+
+class _Checker:
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, node: yaml.Node, field: str, message: str):
+        raise ScenarioError(f"{self.source}:{node.start_mark.line + 1}: {field}: {message}")
+
+    def mapping(self, node: yaml.MappingNode, prefix: str, allowed: set[str]) -> dict[str, Any]:
+        for key, _ in node.value:
+            if key.value not in allowed:
+                self.fail(key, prefix + key.value, f"unknown field (known: {', '.join(sorted(allowed))})")
+        return yaml.safe_load(yaml.serialize(node))
+
+    def child(self, node: yaml.MappingNode, name: str) -> yaml.Node:
+        return next((value for key, value in node.value if key.value == name), node)
+
+    def item(self, node: yaml.MappingNode, name: str, index: int) -> yaml.Node:
+        sequence = self.child(node, name)
+        if isinstance(sequence, yaml.SequenceNode) and index < len(sequence.value):
+            return sequence.value[index]
+        return sequence
+
+
+def apply_scenario(scenario: Scenario, apis: dict[str, Any]) -> dict[str, Any]:
+    """Put the scenario's API into the scenario's situation; what was done."""
+    api = apis.get(scenario.api)
+    if api is None:
+        raise ScenarioError(f"{scenario.source}: scenario is for {scenario.api}, which is not being served")
+    if scenario.reset:
+        api.reset()
+        for policy in api.limiter.policies:
+            policy.enabled = True
+    for name, items in (scenario.seed.get("resources") or {}).items():
+        resource = api.resources.get(name)
+        if resource is None:
+            raise ScenarioError(f"{scenario.source}: seed.resources.{name}: {scenario.api} has no resource '{name}'")
+        for item in items:
+            item = dict(item)
+            scope = item.pop("_scope", None) or (item.get(resource.scope_field) if resource.scope_field else None)
+            record = resource.seed_record(item, None if scope is None else str(scope), api.group_of(resource, scope))
+            api.store.insert(name, resource.key(record["data"]), record, resource.index(record["data"]))
+    for spec in scenario.limits:
+        try:
+            api.configure_limit(spec.get("rate"), spec.get("policy"), spec.get("enabled"))
+        except KeyError:
+            raise ScenarioError(f"{scenario.source}: limits: no policy '{spec.get('policy')}' in {api.name}") from None
+    for step in scenario.clock:
+        if "freeze" in step:
+            api.clock.freeze() if step["freeze"] else api.clock.unfreeze()
+        if "set" in step:
+            api.clock.set(float(step["set"]))
+        if "advance" in step:
+            api.clock.advance(float(step["advance"]))
+    installed = []
+    for spec in scenario.faults:
+        try:
+            installed.append(api.add_fault(spec).describe())
+        except FaultError as exc:
+            raise ScenarioError(f"{scenario.source}: faults: {exc}") from None
+    return {"scenario": scenario.name, "api": api.name, "description": scenario.description,
+            "faults": installed, "limits": [p.describe() for p in api.limiter.policies], "clock": api.clock.describe()}
+
+
+@dataclass(slots=True)
+class StepOutcome:
+    index: int
+    request: str
+    passed: bool
+    detail: str
+
+
+def run_steps(scenario: Scenario, api, clients: dict[str, Any]) -> list[StepOutcome]:
+    """Replay the scenario's steps with httpx clients (one per listener name); what each step saw."""
+    import httpx
+
+    from mocks.control import auth_headers
+
+    outcomes = []
+    for index, step in enumerate(scenario.steps):
+        request, expect = step["request"], step.get("expect") or {}
+        method = request.get("method", "GET").upper()
+        headers = {}
+        if request.get("as") is not None or request.get("scope") is not None:
+            headers.update(auth_headers(api, request.get("as"), request.get("scope")))
+        headers.update({k: str(v) for k, v in (request.get("headers") or {}).items()})
+        client = clients[request.get("listener") or api.primary_listener]
+        label = f"{method} {request['path']}"
+        for _ in range(int(request.get("repeat", 1))):
+            try:
+                response = client.request(method, request["path"], headers=headers, params=request.get("query"),
+                                          json=request.get("json"),
+                                          content=request.get("body").encode() if request.get("body") else None)
+            except httpx.TransportError as exc:
+                response, dropped = None, f"{type(exc).__name__}"
+            else:
+                dropped = None
+        outcomes.append(StepOutcome(index, label, *_judge(expect, response, dropped)))
+    return outcomes
+
+
+def _judge(expect: dict[str, Any], response, dropped: str | None) -> tuple[bool, str]:
+    if expect.get("dropped"):
+        return (dropped is not None, "connection dropped" if dropped else f"answered {response.status_code}")
+    if response is None:
+        return False, f"connection failed: {dropped}"
+    problems = []
+    if "status" in expect and response.status_code != int(expect["status"]):
+        problems.append(f"status {response.status_code}, expected {expect['status']}")
+    for name, wanted in (expect.get("headers") or {}).items():
+        have = response.headers.get(name)
+        if have is None or (wanted is not True and str(wanted) != have):
+            problems.append(f"header {name}: {have!r}, expected {'present' if wanted is True else wanted!r}")
+    if "body" in expect:
+        try:
+            body = response.json() if response.content else None
+        except ValueError:
+            body = response.text
+        if not _contains(body, expect["body"]):
+            problems.append(f"body {str(body)[:200]} does not contain {expect['body']}")
+    detail = "; ".join(problems) or f"{response.status_code} as expected"
+    return not problems, detail
+
+
+def _contains(have: Any, wanted: Any) -> bool:
+    if isinstance(wanted, dict):
+        return isinstance(have, dict) and all(k in have and _contains(have[k], v) for k, v in wanted.items())
+    if isinstance(wanted, list):
+        return isinstance(have, list) and len(have) == len(wanted) and all(map(_contains, have, wanted))
+    return have == wanted
