@@ -62,10 +62,11 @@ class Authenticator:
             if identity:
                 self._static[credential_key(identity)] = credential.principal
 
-    def authenticate(self, security: list[dict[str, list[str]]], request: MockRequest, now: float) -> Principal | None:
-        """The caller's principal; None for an operation that needs no credentials."""
+    def authenticate(self, security: list[dict[str, list[str]]], request: MockRequest,
+                     now: float) -> tuple[Principal | None, dict[str, str]]:
+        """The caller's principal and the credential values that identified it (None, {} when not secured)."""
         if not security or any(not requirement for requirement in security):
-            return None
+            return None, {}
         offered = False
         for requirement in security:
             values = {}
@@ -83,7 +84,7 @@ class Authenticator:
                 offered = True
                 principal = self.lookup(values, now)
                 if principal is not None:
-                    return principal
+                    return principal, values
         raise MockError("unauthorized", None if offered else "missing credentials")
 
     def lookup(self, values: dict[str, Any], now: float) -> Principal | None:

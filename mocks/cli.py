@@ -47,7 +47,58 @@ def _parser() -> argparse.ArgumentParser:
     scenarios.add_argument("--check", nargs="*", metavar="NAME",
                            help="replay the scenarios' steps in-process and report each (no names: all)")
     scenarios.set_defaults(run=_scenarios)
+
+    client = commands.add_parser(
+        "verify-client", help="check that a client survives generated fault schedules",
+        description="Run COMMAND once per generated fault schedule against a real sandbox port, then check what "
+                    "it did (journal) and left behind (state). Failures are shrunk and written as scenarios.")
+    client.add_argument("api", metavar="API", choices=API_NAMES)
+    client.add_argument("--examples", type=int, default=25, help="fault schedules to try (default 25)")
+    client.add_argument("--seed", type=int, help="random seed, for a reproducible run")
+    client.add_argument("--timeout", type=float, default=30.0, help="seconds one run of COMMAND may take (default 30)")
+    client.add_argument("--junit", metavar="FILE", help="write JUnit XML for CI")
+    client.add_argument("--scenario-dir", metavar="DIR", default=".",
+                        help="where to write the scenario file of a failure (default: current directory)")
+    client.add_argument("--quiet", action="store_true", help="no progress lines")
+    client.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND ...")
+    client.set_defaults(run=_verify("client"))
+
+    hook = commands.add_parser(
+        "verify-webhook-handler", help="deliver duplicated, reordered and badly signed events to a webhook handler")
+    hook.add_argument("api", metavar="API", choices=["konducter", "lagerkoll"])
+    hook.add_argument("--url", required=True, help="the handler's URL")
+    hook.add_argument("--state-url", help="URL where the handler reports the events it applied (see README)")
+    hook.add_argument("--secret", help="signing secret the handler expects (default: the sandbox's)")
+    hook.add_argument("--events", type=int, default=5, help="distinct events to send (default 5)")
+    hook.add_argument("--examples", type=int, default=10, help="delivery schedules to try (default 10)")
+    hook.add_argument("--seed", type=int)
+    hook.add_argument("--junit", metavar="FILE")
+    hook.set_defaults(run=_verify("webhook_handler"))
+
+    provider = commands.add_parser(
+        "verify-provider", help="check a real or staging provider against our contract (Schemathesis)")
+    provider.add_argument("api", metavar="API", choices=API_NAMES)
+    provider.add_argument("--base-url", required=True, help="the provider's base URL")
+    provider.add_argument("--header", action="append", default=[], metavar="NAME:VALUE",
+                          help="a header on every request (credentials), repeatable")
+    provider.add_argument("--basic", metavar="USER:PASSWORD", help="HTTP Basic credentials")
+    provider.add_argument("--bearer", metavar="TOKEN", help="a bearer token")
+    provider.add_argument("--examples", type=int, default=20, help="examples per operation (default 20)")
+    provider.add_argument("--phases", default="examples,coverage,fuzzing,stateful",
+                          help="Schemathesis phases (default: all)")
+    provider.add_argument("--seed", type=int)
+    provider.add_argument("--junit", metavar="FILE")
+    provider.set_defaults(run=_verify("provider"))
     return parser
+
+
+def _verify(module: str):
+    def run(args: argparse.Namespace) -> int:
+        import importlib
+
+        return importlib.import_module(f"mocks.verify.{module}").run_cli(args)
+
+    return run
 
 
 def _pairs(values: list[str], flag: str) -> list[tuple[str, str]]:

@@ -208,7 +208,7 @@ class Api:
         trace.operation = compiled
         op = compiled.operation
         now = self.clock.now()
-        principal = self.auth.authenticate(op.security, request, now)
+        principal, presented = self.auth.authenticate(op.security, request, now)
         trace.principal = principal
         self._version(request, principal, trace)
         if compiled.policies:
@@ -220,6 +220,8 @@ class Api:
         if fault is not None:
             if fault.drop == "before":
                 raise ConnectionDropped()
+            if fault.expire_credentials:
+                self.auth.revoke(presented)
             if fault.respond is not None:
                 if fault.latency:
                     await asyncio.sleep(fault.latency)

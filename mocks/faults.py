@@ -37,6 +37,7 @@ class Fault:
     probability: float = 1.0
     seed: int | None = None
     retry_after: int | None = None  # Retry-After on an injected 429/503
+    expire_credentials: bool = False  # revoke the issued token the request presented, then answer 401
     seen: int = 0
     fired: int = 0
     _random: random.Random = field(default_factory=random.Random, repr=False)
@@ -54,7 +55,7 @@ class Fault:
     def describe(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in ("id", "operation", "method", "path", "principal", "respond",
                                               "latency", "drop", "times", "after", "probability", "seed",
-                                              "retry_after", "seen", "fired")}
+                                              "retry_after", "expire_credentials", "seen", "fired")}
         return {k: v for k, v in out.items() if v is not None}
 
 
@@ -97,7 +98,7 @@ class FaultBook:
 
 
 _FIELDS = {"operation", "method", "path", "principal", "respond", "latency", "drop", "times", "after",
-           "probability", "seed", "retry_after"}
+           "probability", "seed", "retry_after", "expire_credentials"}
 
 
 def parse_fault(spec: dict[str, Any], fault_id: int = 0) -> Fault:
@@ -114,8 +115,10 @@ def parse_fault(spec: dict[str, Any], fault_id: int = 0) -> Fault:
     drop = spec.get("drop")
     if drop not in (None, "before", "after"):
         raise FaultError("drop is 'before' (nothing happens) or 'after' (committed, response lost)")
+    if spec.get("expire_credentials"):
+        respond = respond or {"code": "unauthorized"}
     if respond is None and drop is None and not spec.get("latency"):
-        raise FaultError("a fault needs at least one of respond, latency or drop")
+        raise FaultError("a fault needs at least one of respond, latency, drop or expire_credentials")
     try:
         fault = Fault(
             id=fault_id, operation=spec.get("operation"), method=spec.get("method"), path=spec.get("path"),
@@ -124,6 +127,7 @@ def parse_fault(spec: dict[str, Any], fault_id: int = 0) -> Fault:
             after=int(spec.get("after", 0)), probability=float(spec.get("probability", 1.0)),
             seed=spec.get("seed"),
             retry_after=None if spec.get("retry_after") is None else int(spec["retry_after"]),
+            expire_credentials=bool(spec.get("expire_credentials", False)),
         )
     except (TypeError, ValueError) as exc:
         raise FaultError(f"bad fault value: {exc}") from None

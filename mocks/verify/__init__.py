@@ -1,0 +1,1 @@
+"""Verification: of clients against the mocks, of providers against the contracts."""
