@@ -38,12 +38,17 @@ def _resource(api: Api, operation: Operation, spec: dict[str, Any]) -> ResourceT
 
 
 def _response(spec: dict[str, Any], default: str = "{resource}"):
-    return compile_template(spec.get("response", default))
+    template = spec.get("response", default)
+    if template == "{resource}":
+        return lambda context: context["resource"]
+    return compile_template(template)
 
 
 def _matcher(spec: dict[str, Any]):
     """`filter`: each field equals the rendered value, is one of a rendered list; null = no filter."""
-    where = compile_template(spec.get("filter") or {})
+    if not spec.get("filter"):
+        return None
+    where = compile_template(spec["filter"])
 
     def matches(context: dict[str, Any]):
         wanted = {k: v for k, v in where(context).items() if v is not None}
@@ -63,6 +68,10 @@ def _matcher(spec: dict[str, Any]):
     return matches
 
 
+def _everything(data: dict[str, Any]) -> bool:
+    return True
+
+
 def _finder(api: Api, operation: Operation, spec: dict[str, Any], resource: ResourceType):
     id_param = spec.get("id-param")
     match_field = spec.get("match-field", resource.id_field)
@@ -80,7 +89,7 @@ def _finder(api: Api, operation: Operation, spec: dict[str, Any], resource: Reso
             record = next((r for r in api.store.scan(resource.name) if str(r["data"].get(match_field)) == str(value)),
                           None)
         if (record is None or not resource.visible(record, exchange.scope, api.group_of(resource, exchange.scope))
-                or not matches(exchange.context())(record["data"])):
+                or (matches is not None and not matches(exchange.context())(record["data"]))):
             raise MockError("not_found", f"no {resource.name} '{value}'", field=id_param)
         return record
 
@@ -198,7 +207,7 @@ def _list(api: Api, operation: Operation, spec: dict[str, Any]) -> Action:
     status = int(spec.get("status", operation.success_status))
 
     async def list_(exchange: Exchange) -> Result:
-        test = matches(exchange.context())
+        test = matches(exchange.context()) if matches is not None else _everything
         group = api.group_of(resource, exchange.scope)
         records = [r for r in api.store.scan(resource.name) if resource.visible(r, exchange.scope, group)
                    and test(r["data"])]
@@ -286,6 +295,7 @@ def _issue_credential(api: Api, operation: Operation, spec: dict[str, Any]) -> A
         if match is None:
             raise MockError(failure)
         exchange.principal = match.principal
+        exchange.forget_context()
         token = secrets.token_urlsafe(32)
         context = exchange.context(token=token, ttl=ttl)
         api.auth.issue(issue(context), match.principal, None if ttl is None else exchange.now + float(ttl))

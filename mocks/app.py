@@ -6,8 +6,7 @@ import hmac
 import ipaddress
 from urllib.parse import parse_qs
 
-from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from mocks import admin
@@ -33,13 +32,12 @@ class MockApp:
             return
         if scope["type"] != "http":
             return
-        request = Request(scope, receive)
         mock_request = MockRequest(
             method=scope["method"],
             path=scope["path"],
             query=parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True),
             headers=_headers(scope),
-            body=await request.body(),
+            body=await _body(receive),
             listener=self.listener,
             client=(scope.get("client") or ("", 0))[0] or "",
             scheme=scope.get("scheme", "http"),
@@ -95,15 +93,30 @@ def _headers(scope: Scope) -> dict[str, str]:
     return out
 
 
+async def _body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
 async def _send(response: MockResponse, scope: Scope, receive: Receive, send: Send) -> None:
-    headers = dict()
-    extra = [(k, v) for k, v in response.headers]
     if response.stream is not None:
         reply = StreamingResponse(response.stream, status_code=response.status, media_type=response.media_type)
-    else:
-        reply = Response(response.body, status_code=response.status, media_type=response.media_type, headers=headers)
-    reply.raw_headers.extend((k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in extra)
-    await reply(scope, receive, send)
+        reply.raw_headers.extend((k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers)
+        await reply(scope, receive, send)
+        return
+    headers = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers]
+    headers.append((b"content-length", str(len(response.body)).encode()))
+    if response.media_type:
+        headers.append((b"content-type", response.media_type.encode()))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body if scope["method"] != "HEAD" else b""})
 
 
 async def _drop(send: Send) -> None:

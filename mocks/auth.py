@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,7 +46,7 @@ class _Scheme:
 
 
 def credential_key(values: dict[str, Any]) -> str:
-    return json.dumps(sorted((k, str(v)) for k, v in values.items()))
+    return "\x1f".join(f"{k}\x1e{v}" for k, v in sorted(values.items()))
 
 
 class Authenticator:

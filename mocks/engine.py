@@ -22,7 +22,7 @@ from mocks.exchange import Exchange
 from mocks.faults import Fault, FaultBook, FaultError, parse_fault, parse_prefer
 from mocks.fixtures import Fixtures
 from mocks.idempotency import Idempotency, Reservation
-from mocks.journal import Journal, text_of
+from mocks.journal import Journal, JournalEntry
 from mocks.ratelimit import Limiter, Policy
 from mocks.rendering import ResponseRenderer
 from mocks.resources import ResourceType
@@ -301,11 +301,12 @@ class Api:
             scope = None
         if scope is None:
             exchange.scope = principal.default_scope if principal else None
-            return
-        scope = str(scope)
-        if principal is not None and scope not in principal.scopes:
-            raise MockError(self.scope_mismatch, f"no access to '{scope}'", field=source.get("name"))
-        exchange.scope = scope
+        else:
+            scope = str(scope)
+            if principal is not None and scope not in principal.scopes:
+                raise MockError(self.scope_mismatch, f"no access to '{scope}'", field=source.get("name"))
+            exchange.scope = scope
+        exchange.forget_context()
 
     def _magic(self, compiled: CompiledOperation, exchange: Exchange) -> None:
         for rule in compiled.magic:
@@ -374,26 +375,11 @@ class Api:
         if response is not None:
             self.finish_cors(request, response)
         op = trace.operation.operation if trace.operation else None
-        self.journal.record({
-            "time": self.clock.now(),
-            "method": request.method,
-            "path": request.path,
-            "query": request.query,
-            "listener": request.listener,
-            "operation": op.id if op else None,
-            "principal": trace.principal.id if trace.principal else None,
-            "request_headers": {k: v for k, v in request.headers.items() if k not in _SECRET_HEADERS},
-            "request_body": text_of(request.body),
-            "status": response.status if response else None,
-            "dropped": response is None,
-            "response_headers": dict(response.headers) if response else {},
-            "response_body": text_of(response.body) if response and response.body else "",
-            "fault": trace.fault.describe() if trace.fault else None,
-            "duration_ms": round((time.perf_counter() - trace.started) * 1000, 3),
-        })
-
-
-_SECRET_HEADERS = frozenset()
+        self.journal.record(JournalEntry(
+            time=self.clock.now(), request=request, response=response,
+            operation=op.id if op else None, principal=trace.principal.id if trace.principal else None,
+            fault=trace.fault, duration=time.perf_counter() - trace.started,
+        ))
 
 
 def _limit_context(request: MockRequest, path: dict[str, str], principal: Principal | None) -> dict[str, Any]:

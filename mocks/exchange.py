@@ -37,9 +37,19 @@ class Exchange:
     media_type: str | None = None
     scope: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    _context: dict[str, Any] | None = None
 
     def context(self, **more: Any) -> dict[str, Any]:
-        """What templates may read."""
+        """What templates may read (built once per request; `more` adds action-specific names)."""
+        if self._context is None:
+            self._context = self._build_context()
+        return {**self._context, **more} if more else self._context
+
+    def forget_context(self) -> None:
+        """Call after changing the principal, scope or body, so templates see the change."""
+        self._context = None
+
+    def _build_context(self) -> dict[str, Any]:
         principal = None
         if self.principal is not None:
             principal = {**self.principal.attributes, "id": self.principal.id, "scopes": list(self.principal.scopes)}
@@ -55,5 +65,4 @@ class Exchange:
             "now_unix": int(self.now),
             "url": self.request.path,
             **self.extra,
-            **more,
         }

@@ -5,20 +5,62 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import deque
+from dataclasses import dataclass
 from typing import Any
+
+from mocks.types import MockRequest, MockResponse
 
 MAX_BODY_CHARS = 4096
 
 
+@dataclass(slots=True)
+class JournalEntry:
+    """One exchange, kept as it happened; turned into JSON only when someone reads the journal."""
+
+    time: float
+    request: MockRequest
+    response: MockResponse | None
+    operation: str | None
+    principal: str | None
+    fault: Any
+    duration: float
+    seq: int = 0
+
+    @property
+    def status(self) -> int | None:
+        return self.response.status if self.response is not None else None
+
+    def describe(self) -> dict[str, Any]:
+        request, response = self.request, self.response
+        return {
+            "seq": self.seq,
+            "time": self.time,
+            "method": request.method,
+            "path": request.path,
+            "query": request.query,
+            "listener": request.listener,
+            "operation": self.operation,
+            "principal": self.principal,
+            "request_headers": request.headers,
+            "request_body": text_of(request.body),
+            "status": self.status,
+            "dropped": response is None,
+            "response_headers": dict(response.headers) if response else {},
+            "response_body": text_of(response.body) if response and response.body else "",
+            "fault": self.fault.describe() if self.fault else None,
+            "duration_ms": round(self.duration * 1000, 3),
+        }
+
+
 class Journal:
     def __init__(self, size: int = 2000) -> None:
-        self._entries: deque[dict[str, Any]] = deque(maxlen=size)
+        self._entries: deque[JournalEntry] = deque(maxlen=size)
         self._sequence = itertools.count(1)
         self._lock = threading.Lock()
 
-    def record(self, entry: dict[str, Any]) -> dict[str, Any]:
+    def record(self, entry: JournalEntry) -> JournalEntry:
         with self._lock:
-            entry["seq"] = next(self._sequence)
+            entry.seq = next(self._sequence)
             self._entries.append(entry)
         return entry
 
@@ -31,12 +73,13 @@ class Journal:
         with self._lock:
             chosen = [
                 e for e in self._entries
-                if e["seq"] > since
-                and (operation is None or e.get("operation") == operation)
-                and (status is None or e.get("status") == status)
-                and (principal is None or e.get("principal") == principal)
+                if e.seq > since
+                and (operation is None or e.operation == operation)
+                and (status is None or e.status == status)
+                and (principal is None or e.principal == principal)
             ]
-        return chosen[-limit:] if limit else chosen
+        chosen = chosen[-limit:] if limit else chosen
+        return [e.describe() for e in chosen]
 
 
 def text_of(body: bytes) -> str:

@@ -1,0 +1,116 @@
+"""Throughput of the mock pipeline against a bare Starlette app, side by side in one run.
+
+    make bench                      # or: .venv/bin/python -m benchmarks.run --requests 5000 --rounds 5
+
+Both apps are called through ASGI in this process (no sockets, no client), so the ratio measures
+what the pipeline adds per request: routing, authentication, rate limiting, validation, state and
+the journal. Rounds alternate between the apps and the best round of each is kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import platform
+import time
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from mocks.app import MockApp
+from mocks.registry import load_api
+
+PRODUCT = {"name": "Espresso beans 1kg", "unit_amount": 2400, "currency": "nzd"}
+
+
+def bare_app() -> Starlette:
+    store: dict[str, dict] = {"p1": {"id": "p1", "object": "product", **PRODUCT}}
+
+    async def get_product(request: Request) -> JSONResponse:
+        return JSONResponse(store[request.path_params["id"]])
+
+    async def create_product(request: Request) -> JSONResponse:
+        body = await request.json()
+        item = {"id": f"p{len(store) + 1}", "object": "product", **body}
+        store[item["id"]] = item
+        return JSONResponse(item)
+
+    return Starlette(routes=[Route("/v1/products/{id}", get_product), Route("/v1/products", create_product,
+                                                                            methods=["POST"])])
+
+
+def mock_app() -> tuple[MockApp, dict[str, str], str]:
+    api = load_api("istockist")
+    api.configure_limit("100000000/s")  # the limiter still runs on every request; it just never says no
+    credential = api.fixtures.credentials[0]
+    token = base64.b64encode(str(credential.schemes["BasicAuth"]).encode()).decode()
+    product_id = next(r["data"]["id"] for r in api.store.scan("product") if r["scope"] == credential.principal.default_scope)
+    return MockApp(api, api.primary_listener), {"authorization": f"Basic {token}"}, product_id
+
+
+async def call(app, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> int:
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+             "headers": [(k.encode(), v.encode()) for k, v in headers.items()] + [(b"host", b"bench")],
+             "client": ("127.0.0.1", 1), "server": ("bench", 80)}
+    sent = False
+    status = 0
+
+    async def receive():
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message):
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(scope, receive, send)
+    return status
+
+
+async def rate(app, method: str, path: str, headers: dict[str, str], body: bytes, requests: int) -> float:
+    started = time.perf_counter()
+    for _ in range(requests):
+        status = await call(app, method, path, headers, body)
+        if status >= 300:
+            raise RuntimeError(f"{method} {path} answered {status}")
+    return requests / (time.perf_counter() - started)
+
+
+async def main(requests: int, rounds: int) -> None:
+    bare = bare_app()
+    mock, auth, product_id = mock_app()
+    body = json.dumps(PRODUCT).encode()
+    json_headers = {"content-type": "application/json"}
+    cases = {
+        "GET": (("GET", "/v1/products/p1", {}, b""), ("GET", f"/v1/products/{product_id}", auth, b"")),
+        "POST": (("POST", "/v1/products", json_headers, body), ("POST", "/v1/products", auth | json_headers, body)),
+    }
+    print(f"python {platform.python_version()} on {platform.machine()}, {requests} requests per round, "
+          f"best of {rounds} alternating rounds\n")
+    print(f"{'case':<6} {'bare Starlette req/s':>22} {'mock req/s':>12} {'ratio':>7}")
+    for name, (bare_case, mock_case) in cases.items():
+        best_bare = best_mock = 0.0
+        for _ in range(rounds):
+            best_bare = max(best_bare, await rate(bare, *bare_case, requests))
+            best_mock = max(best_mock, await rate(mock, *mock_case, requests))
+            mock.api.journal.clear()
+        print(f"{name:<6} {best_bare:>22,.0f} {best_mock:>12,.0f} {best_mock / best_bare:>7.2f}")
+    print("\nmock: iStockist, HTTP Basic authenticated, rate limited, validated, tenant scoped, journaled; "
+          "POST also stores the product (a fresh one per request).")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--rounds", type=int, default=5)
+    options = parser.parse_args()
+    asyncio.run(main(options.requests, options.rounds))
