@@ -66,7 +66,10 @@ class ResourceType:
 
     def mint(self, fmt: str, store: Store) -> Any:
         if fmt == "long":
-            return store.next_sequence(self.name, 1000)
+            candidate = store.next_sequence(self.name, 1000)
+            while store.get(self.name, str(candidate)) is not None:  # skip ids the fixtures already use
+                candidate = store.next_sequence(self.name, 1000)
+            return candidate
         if fmt.startswith("prefix:"):
             return fmt[len("prefix:"):] + secrets.token_hex(12)
         return str(uuid.uuid4())

@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import itertools
 import logging
+import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -51,7 +51,7 @@ class RetryPolicy:
 
 @dataclass(slots=True)
 class Delivery:
-    id: int
+    id: str
     url: str
     body: bytes
     headers: dict[str, str]
@@ -88,7 +88,6 @@ class WebhookDispatcher:
         self.signature_format = compile_template(signature.get("format", "{signature}"))
         self.event_id_header = spec.get("event-id-header")
         self.deliveries: list[Delivery] = []
-        self._ids = itertools.count(1)
         self._task: asyncio.Task | None = None
         self._wake: asyncio.Event | None = None
         self.timeout = 5.0
@@ -133,7 +132,7 @@ class WebhookDispatcher:
 
     def enqueue(self, url: str, body: bytes, headers: dict[str, str], **about: Any) -> Delivery:
         now = self.api.clock.now()
-        delivery = Delivery(next(self._ids), url, body, headers, now, now, **about)
+        delivery = Delivery(str(uuid.uuid4()), url, body, headers, now, now, **about)
         self.deliveries.append(delivery)
         self._ensure_running()
         if self._wake is not None:
