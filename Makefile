@@ -23,7 +23,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check mocks tests examples
 
 bench: $(STAMP)
+	command -v wrk >/dev/null || (apt-get install -y -q wrk >/dev/null 2>&1 || echo "wrk unavailable: HTTP rounds skipped")
 	$(BIN)/python -m benchmarks.run $(ARGS)
+	$(BIN)/python -m benchmarks.http
 
 clean:
 	rm -rf $(VENV) build *.egg-info
