@@ -71,12 +71,13 @@ class Authenticator:
             values = {}
             for name in requirement:
                 scheme = self.schemes.get(name)
-                if scheme is None or scheme.carries_scope:
+                if scheme is None:
                     continue
                 value = scheme.read(request)
                 if value is None:
-                    break
-                values[name] = value
+                    break  # every scheme of a requirement must be present, the scope-carrying ones too
+                if not scheme.carries_scope:
+                    values[name] = value
             else:
                 if not values:
                     continue
