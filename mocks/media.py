@@ -24,12 +24,12 @@ def essence(content_type: str | None) -> str:
 
 
 def negotiate(accept: str | None, offered: list[str]) -> str | None:
-    """The offered media type the Accept header prefers; the first offered one when any will do."""
+    """The offered media type the Accept header prefers (RFC 9110: the most specific range decides)."""
     if not offered:
         return None
     if not accept:
         return offered[0]
-    ranked = []
+    ranges: list[tuple[str, float, int]] = []
     for position, part in enumerate(accept.split(",")):
         media, *params = [piece.strip() for piece in part.split(";")]
         quality = 1.0
@@ -39,14 +39,34 @@ def negotiate(accept: str | None, offered: list[str]) -> str | None:
                     quality = float(param[2:])
                 except ValueError:
                     quality = 0.0
-        ranked.append((-quality, position, media.lower()))
-    for negative_quality, _, media in sorted(ranked):
-        if negative_quality == 0:
+        if media:
+            ranges.append((media.lower(), quality, position))
+    best: tuple[float, int, int] | None = None
+    chosen = None
+    for order, candidate in enumerate(offered):
+        quality, position = _quality(candidate, ranges)
+        if quality <= 0:
             continue
-        for candidate in offered:
-            if media in (candidate, "*/*") or (media.endswith("/*") and candidate.startswith(media[:-1])):
-                return candidate
-    return None
+        rank = (-quality, position, order)
+        if best is None or rank < best:
+            best, chosen = rank, candidate
+    return chosen
+
+
+def _quality(candidate: str, ranges: list[tuple[str, float, int]]) -> tuple[float, int]:
+    specificity, quality, position = -1, 0.0, 0
+    for media, q, where in ranges:
+        if media == candidate:
+            level = 2
+        elif media.endswith("/*") and candidate.startswith(media[:-1]):
+            level = 1
+        elif media == "*/*":
+            level = 0
+        else:
+            continue
+        if level > specificity:
+            specificity, quality, position = level, q, where
+    return quality, position
 
 
 def parse_body(raw: bytes, media_type: str, schema: dict[str, Any] | None) -> Any:
@@ -57,9 +77,15 @@ def parse_body(raw: bytes, media_type: str, schema: dict[str, Any] | None) -> An
     if media_type == FORM:
         return coerce_form(dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)), schema or {})
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MockError("invalid_request", f"request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise MockError("invalid_request", "request body is nested too deeply") from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def dump_json(value: Any) -> bytes:
@@ -75,6 +101,8 @@ def parse_xml(raw: bytes, schema: dict[str, Any]) -> Any:
 
 
 def _from_element(element: Element, schema: dict[str, Any]) -> Any:
+    if element.get("nil") == "true" and not len(element):
+        return None
     kind = _type_of(schema)
     children = list(element)
     if kind == "array" or (kind is None and children and len({c.tag for c in children}) == 1 and len(children) > 1):

@@ -50,7 +50,10 @@ def parse_rate(text: str) -> tuple[int, float | None]:
             return int(text), None
         raise ValueError(f"'{text}' is not a rate like 5/min, 100/10s or 3")
     count, multiple, unit = match.groups()
-    return int(count), float(multiple or 1) * _UNITS[unit or "s"]
+    window = float(multiple or 1) * _UNITS[unit or "s"]
+    if window <= 0:
+        raise ValueError(f"'{text}': a window must be longer than zero")
+    return int(count), window
 
 
 class Limiter:

@@ -86,7 +86,11 @@ def parse_scenario(text: str, source: str, name: str) -> Scenario:
         if required not in data:
             raise ScenarioError(f"{source}:1: '{required}' is required")
     if not isinstance(data["description"], str):
-        check.fail(node, "description", "must be text")
+        check.fail(check.child(node, "description"), "description", "must be text")
+    for section, kind, word in (("faults", list, "a list"), ("limits", list, "a list"), ("clock", list, "a list"),
+                                ("steps", list, "a list"), ("expect", list, "a list"), ("seed", dict, "a mapping")):
+        if data.get(section) is not None and not isinstance(data[section], kind):
+            check.fail(check.child(node, section), section, f"must be {word}")
     from mocks.registry import API_NAMES
 
     if data["api"] not in API_NAMES:
@@ -109,6 +113,10 @@ def parse_scenario(text: str, source: str, name: str) -> Scenario:
         where = check.item(node, "steps" if "steps" in data else "expect", index)
         if not isinstance(step, dict) or set(step) - _STEP or "request" not in step:
             check.fail(where, f"steps[{index}]", "a step is {request: {...}, expect: {...}, note?: text}")
+        if not isinstance(step["request"], dict):
+            check.fail(where, f"steps[{index}].request", "must be a mapping with at least 'path'")
+        if step.get("expect") is not None and not isinstance(step["expect"], dict):
+            check.fail(where, f"steps[{index}].expect", "must be a mapping")
         if set(step["request"]) - _REQUEST or "path" not in step["request"]:
             check.fail(where, f"steps[{index}].request", f"takes {', '.join(sorted(_REQUEST))}; 'path' is required")
         if set(step.get("expect") or {}) - _EXPECT:

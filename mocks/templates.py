@@ -50,17 +50,9 @@ def _compile_string(text: str) -> Render:
     if whole:
         name = whole.group(1)
         return lambda ctx: lookup(ctx, name)
-    if "{" not in text:
+    if "{" not in text and "}" not in text:
         return lambda ctx: text
-    escaped = text.replace("{{", "\0").replace("}}", "\1")
-    pieces: list[str | tuple[str]] = []
-    position = 0
-    for match in _PLACEHOLDER.finditer(escaped):
-        pieces.append(escaped[position:match.start()])
-        pieces.append((match.group(1),))
-        position = match.end()
-    pieces.append(escaped[position:])
-    pieces = [p.replace("\0", "{").replace("\1", "}") if isinstance(p, str) else p for p in pieces]
+    pieces = _tokens(text)
 
     def fill(ctx: Mapping[str, Any]) -> str:
         out = []
@@ -73,6 +65,30 @@ def _compile_string(text: str) -> Render:
         return "".join(out)
 
     return fill
+
+
+def _tokens(text: str) -> list[str | tuple[str]]:
+    """Literal text and (placeholder,) pieces, read left to right: `{{` and `}}` are braces."""
+    pieces: list[str | tuple[str]] = []
+    literal: list[str] = []
+    position = 0
+    while position < len(text):
+        pair = text[position:position + 2]
+        if pair in ("{{", "}}"):
+            literal.append(pair[0])
+            position += 2
+            continue
+        match = _PLACEHOLDER.match(text, position) if text[position] == "{" else None
+        if match:
+            pieces.append("".join(literal))
+            literal = []
+            pieces.append((match.group(1),))
+            position = match.end()
+            continue
+        literal.append(text[position])
+        position += 1
+    pieces.append("".join(literal))
+    return [p for p in pieces if p != ""]
 
 
 def _text(value: Any) -> str:

@@ -6,6 +6,7 @@ report them: the pipeline turns the first into the API's own 400.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,8 @@ from mocks.types import MockError, MockRequest
 
 # Per the OpenAPI specification these header parameters are described elsewhere and ignored.
 _IGNORED_HEADERS = {"accept", "content-type", "authorization"}
+_INTEGER = re.compile(r"^-?[0-9]+$")
+_DEFAULT_STYLE = {"query": "form", "cookie": "form", "path": "simple", "header": "simple"}
 
 
 @dataclass(slots=True, frozen=True)
@@ -118,7 +121,7 @@ def _compile_parameter(contract: Contract, param: dict[str, Any]) -> _Parameter:
         required=bool(param.get("required") or param["in"] == "path"),
         kind=kind,
         item_kind=item_kind,
-        explode=param.get("explode", param.get("style", "form") == "form"),
+        explode=param.get("explode", param.get("style", _DEFAULT_STYLE[param["in"]]) == "form"),
         validator=compile_schema(contract, schema),
     )
 
@@ -134,10 +137,9 @@ def _coerce(param: _Parameter, raw: list[str]) -> Any:
 
 def _scalar(kind: str | None, text: str) -> Any:
     if kind == "integer":
-        try:
-            return int(text)
-        except ValueError:
-            raise ValueError(f"'{text}' is not an integer") from None
+        if not _INTEGER.match(text):
+            raise ValueError(f"'{text}' is not an integer")
+        return int(text)
     if kind == "number":
         try:
             return float(text)

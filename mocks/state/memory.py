@@ -10,6 +10,8 @@ from typing import Any
 
 from mocks.state.protocol import Hit, Outcome, Record
 
+_EPSILON = 1e-6  # seconds: below the clock's meaningful resolution, above float noise
+
 
 class MemoryStore:
     def __init__(self) -> None:
@@ -114,7 +116,8 @@ class MemoryStore:
             used = used if begun == start else 0
             return Outcome(used < hit.limit, used, start + hit.window)
         log = self._logs.setdefault(hit.key, deque())
-        while log and log[0] <= hit.now - hit.window:
+        expired = hit.now - hit.window + _EPSILON  # 2.3 - 2 is 0.2999…: an admission at 0.3 has left
+        while log and log[0] <= expired:
             log.popleft()
         return Outcome(len(log) < hit.limit, len(log), (log[0] if log else hit.now) + hit.window)
 

@@ -1,0 +1,110 @@
+"""`mocks verify-client API -- COMMAND ...`: does a client survive what the real API does to it?
+
+For each fault schedule Hypothesis draws from the contract, the client runs against a fresh
+sandbox on a real port; properties over the journal, the final state, its exit status and its
+time decide. The first failure is shrunk to a minimal schedule, explained in plain words and
+written as a scenario file. `verify_function` does the same for a Python function (pytest).
+
+Exit status: 0 every property held, 1 a property broke, 2 the verification could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from mocks.verify.explore import SHRINK_SECONDS, Finished, Outcome, explore
+from mocks.verify.facts import ApiFacts
+from mocks.verify.properties import runaway
+from mocks.verify.replay import write_scenario
+from mocks.verify.report import JUnit, Progress, explain
+from mocks.verify.runner import CommandLauncher, FunctionLauncher, Launcher, Runner
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    args, command = _split(args)
+    if not command:
+        print("mocks verify-client: give the client to run after --, e.g. "
+              "mocks verify-client istockist -- python my_client.py", file=sys.stderr)
+        return 2
+    if args.examples < 1 or args.timeout <= 0:
+        print("mocks verify-client: --examples and --timeout must be positive", file=sys.stderr)
+        return 2
+    handlers: list[Callable[[Any], None]] = [Progress(sys.stdout, quiet=args.quiet)]
+    if args.junit:
+        handlers.append(JUnit(args.junit))
+    outcome = verify(args.api, CommandLauncher(command), examples=args.examples, seed=args.seed,
+                     timeout=args.timeout, scenario_dir=args.scenario_dir, handlers=handlers)
+    if outcome.error:
+        return 2
+    return 0 if outcome.passed else 1
+
+
+def _split(args: argparse.Namespace) -> tuple[argparse.Namespace, list[str]]:
+    """Options written between API and `--` land in COMMAND (argparse's REMAINDER): take them back."""
+    words = list(args.command)
+    if "--" not in words:
+        return args, words
+    cut = words.index("--")
+    leading, command = words[:cut], words[cut + 1:]
+    if leading:
+        parser = argparse.ArgumentParser(prog=f"mocks verify-client {args.api}")
+        parser.add_argument("--examples", type=int)
+        parser.add_argument("--seed", type=int)
+        parser.add_argument("--timeout", type=float)
+        parser.add_argument("--junit")
+        parser.add_argument("--scenario-dir")
+        parser.add_argument("--quiet", action="store_true", default=None)
+        given = parser.parse_args(leading)
+        args = argparse.Namespace(**{**vars(args), **{k: v for k, v in vars(given).items() if v is not None}})
+    return args, command
+
+
+def verify(api: str, launcher: Launcher, *, examples: int = 25, seed: int | None = None, timeout: float = 30.0,
+           scenario_dir: str | Path | None = ".", handlers: Sequence[Callable[[Any], None]] = (),
+           shrink_seconds: float = SHRINK_SECONDS, max_faults: int = 3) -> Outcome:
+    """Verify one client of `api`; handlers receive the events (progress, JUnit, ...)."""
+
+    def emit(event: Any) -> None:
+        if isinstance(event, Finished):
+            return  # sent below, once the scenario file is written
+        for handler in handlers:
+            handler(event)
+
+    with Runner(api, launcher, timeout, runaway=runaway) as runner:
+        facts = ApiFacts.of(runner.api)
+        outcome = explore(runner, facts, client=launcher.describe(), examples=examples, seed=seed, emit=emit,
+                          shrink_seconds=shrink_seconds, max_faults=max_faults)
+        if outcome.failure is not None and scenario_dir is not None:
+            outcome.scenario = write_scenario(outcome, scenario_dir)
+    for handler in handlers:
+        handler(Finished(outcome))
+    return outcome
+
+
+def verify_function(api: str, client: Callable[[str, dict[str, Any]], Any], *, examples: int = 20,
+                    seed: int | None = 0, timeout: float = 10.0, scenario_dir: str | Path | None = None,
+                    stream: TextIO | None = None, shrink_seconds: float = 30.0) -> Outcome:
+    """Verify a Python client function `client(base_url, credentials)` (the pytest helper's engine).
+
+    Returning counts as exit status 0, raising as 1. The function runs in a forked process with
+    the MOCKS_* variables in its environment, so it may read MOCKS_LOCAL_URL and the like too.
+    """
+    handlers = [Progress(stream, quiet=True)] if stream is not None else []
+    return verify(api, FunctionLauncher(client), examples=examples, seed=seed, timeout=timeout,
+                  scenario_dir=scenario_dir, handlers=handlers, shrink_seconds=shrink_seconds)
+
+
+def failure_text(outcome: Outcome) -> str:
+    """What a test failure shows: the explained minimal failure and how to replay it."""
+    if outcome.error:
+        return f"verify-client {outcome.api}: {outcome.error}"
+    assert outcome.failure is not None
+    text = (f"verify-client {outcome.api}: {outcome.failure.violations[0].title} "
+            f"(seed {outcome.seed}, {outcome.runs} runs)\n\n" + explain(outcome.failure, outcome.facts))
+    if outcome.scenario is not None:
+        text += f"\n\nScenario: {outcome.scenario}  (mocks serve {outcome.api} --scenario {outcome.scenario})"
+    return text

@@ -1,0 +1,276 @@
+"""What a well-behaved client does, as checks over one run: journal, final state, exit status, time.
+
+Each property is a small function registered in `PROPERTIES`; it returns messages a person can
+act on, and `judge` turns them into typed `Violation`s carrying the property's title.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from mocks.types import MockRequest
+from mocks.verify.effects import created_copies, effect_present
+from mocks.verify.facts import ApiFacts
+from mocks.verify.runner import Run
+from mocks.verify.schedules import REFUSALS
+from mocks.verify.traffic import Call, Logical, logical_requests, retry_chains
+
+RETRY_LIMIT = 8  # attempts of one request in a row, all but the last failing
+HOT_GAP = 0.05  # seconds: a retry sooner than this after a failure did not back off
+HOT_RUN = 3  # that many hot retries in a row make a hot loop
+WAIT_TOLERANCE = 0.05  # seconds of measurement slack when checking Retry-After
+REFUSED = frozenset({400, 402, 403, 409, 415, 422})  # answers after which a client may give up
+MAX_REPORTED = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    property: str
+    title: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.title}: {self.message}"
+
+
+@dataclass(slots=True)
+class Evidence:
+    """One run, read once: the calls, grouped into logical requests, and the contract's facts."""
+
+    run: Run
+    facts: ApiFacts
+    calls: list[Call] = field(default_factory=list)
+    logicals: list[Logical] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, run: Run, facts: ApiFacts) -> Evidence:
+        return cls(run, facts, run.calls, logical_requests(run.calls, facts.idempotency_header))
+
+    def writes(self) -> list[Logical]:
+        ops = self.facts.operations
+        return [g for g in self.logicals if g.operation in ops and ops[g.operation].is_write]
+
+    def fired(self) -> list[str]:
+        """Kinds of the scheduled faults that struck at least once."""
+        return [fault.kind for fault, state in zip(self.run.schedule.faults, self.run.fired) if state.get("fired")]
+
+
+@dataclass(frozen=True, slots=True)
+class Property:
+    name: str
+    title: str
+    check: Callable[[Evidence], list[str]]
+
+
+PROPERTIES: list[Property] = []
+
+
+def register(name: str, title: str):
+    def add(check: Callable[[Evidence], list[str]]) -> Callable[[Evidence], list[str]]:
+        PROPERTIES.append(Property(name, title, check))
+        return check
+    return add
+
+
+def judge(run: Run, facts: ApiFacts) -> list[Violation]:
+    evidence = Evidence.of(run, facts)
+    return [Violation(p.name, p.title, message) for p in PROPERTIES for message in p.check(evidence)[:MAX_REPORTED]]
+
+
+def runaway(calls: list[Call]) -> str | None:
+    """While a client runs: a reason to stop it now (it is retrying far past any sensible bound)."""
+    for group in logical_requests(calls):
+        for chain in retry_chains(group):
+            if len(chain) > RETRY_LIMIT + 4 and chain[-1].transient_failure:
+                return (f"stopped after {len(chain)} attempts in a row of {group.label()}, "
+                        f"each failing ({chain[-1].outcome})")
+    return None
+
+
+# the properties ------------------------------------------------------------------------------------
+
+@register("finishes-in-time", "ends within the time budget")
+def finishes_in_time(ev: Evidence) -> list[str]:
+    if not ev.run.timed_out:
+        return []
+    last = ev.calls[-1].label() if ev.calls else "no request at all"
+    return [f"the client was still running after {ev.run.budget:g} s (the time budget, --timeout) and was "
+            f"stopped; its last request was {last}. Bound the time spent retrying and waiting, and give up "
+            f"with a non-zero exit status when the budget (MOCKS_TIMEOUT) runs out."]
+
+
+@register("waits-as-told", "waits as told (Retry-After, rate-limit reset)")
+def waits_as_told(ev: Evidence) -> list[str]:
+    out = []
+    for index, told in enumerate(ev.calls):
+        wait = told.wait_asked()
+        if not wait:
+            continue
+        for later in ev.calls[index + 1:]:
+            if later.arrived < told.answered or later.operation in ev.facts.issuing:
+                continue
+            if told.status == 503 and later.operation != told.operation:
+                continue
+            gap = later.arrived - told.answered
+            if gap < wait - WAIT_TOLERANCE:
+                out.append(f"{later.label()} was sent {gap:.2f} s after {told.label()} answered {told.status} "
+                           f"asking to wait {wait:g} s. Wait at least as long as Retry-After (or the rate-limit "
+                           f"reset header) says before the next request.")
+            break
+    return out
+
+
+@register("bounded-retries", "retries are bounded and back off")
+def bounded_retries(ev: Evidence) -> list[str]:
+    out = [f"the verifier {ev.run.stopped}: the client retries without bound. Give up after a few attempts "
+           f"(e.g. 5) with a non-zero exit status."] if ev.run.stopped else []
+    for group in ev.logicals:
+        for chain in retry_chains(group):
+            if len(chain) > RETRY_LIMIT and not ev.run.stopped:
+                outcomes = ", ".join(c.outcome for c in chain[:4])
+                out.append(f"{group.label()} was attempted {len(chain)} times in a row after failures "
+                           f"({outcomes}, ...). Bound the retries (e.g. 5 attempts), then give up.")
+            hot = 0
+            for previous, retry in zip(chain, chain[1:]):
+                told = previous.wait_asked()
+                hot = hot + 1 if retry.arrived - previous.answered < HOT_GAP and not told else 0
+                if hot >= HOT_RUN:
+                    out.append(f"{group.label()} was retried {hot} times in a row within {HOT_GAP * 1000:.0f} ms "
+                               f"of each failure ({previous.outcome}): a hot loop. Back off between retries "
+                               f"(e.g. exponentially: 0.1 s, 0.2 s, 0.4 s, ...).")
+                    break
+    return out
+
+
+@register("idempotency-key-kept", "one idempotency key per logical write, across its retries")
+def idempotency_key_kept(ev: Evidence) -> list[str]:
+    header = ev.facts.idempotency_header
+    if not header:
+        return []
+    out = []
+    for group in ev.writes():
+        if group.method not in ev.facts.idempotency_methods or len(group.calls) < 2:
+            continue
+        keys = [c.headers.get(header.lower()) for c in group.calls]
+        distinct = list(dict.fromkeys(keys))
+        if len(distinct) > 1:
+            shown = " -> ".join(k if k is not None else "(none)" for k in distinct[:4])
+            out.append(f"the attempts of {group.label()} carried different {header} values ({shown}). Choose "
+                       f"one key per logical write and send the same key with every retry of it, so that the "
+                       f"API can recognise a retry of a write it has already done.")
+        elif distinct == [None] and any(c.transient_failure for c in group.calls[:-1]):
+            failed = next(c for c in group.calls if c.transient_failure)
+            out.append(f"{group.label()} was retried after {failed.outcome} without an {header} header. "
+                       f"Send one key per logical write, the same on every retry, so a retry of a write that "
+                       f"went through is not done twice.")
+    return out
+
+
+@register("no-duplicate-effects", "no duplicate effect in the final state")
+def no_duplicate_effects(ev: Evidence) -> list[str]:
+    out = []
+    for group in ev.writes():
+        op = ev.facts.operations[group.operation]
+        if not op.creates:
+            continue
+        committed = [c for c in group.calls if (c.ok and not c.replayed) or c.committed_then_dropped]
+        if len(committed) < 2:
+            continue
+        copies = created_copies(group, ev.facts, ev.run.before, ev.run.after)
+        if copies is not None and copies < 2:
+            continue
+        count = copies if copies is not None else len(committed)
+        out.append(f"{group.label()} took effect {count} times: the final state holds {count} {op.resource}s "
+                   f"from one logical request ({', '.join(c.outcome for c in group.calls)}). Before repeating "
+                   f"a write whose answer was lost, make the retry safe: send an idempotency key if the API "
+                   f"supports one, otherwise look up whether the first attempt went through (e.g. by your own "
+                   f"reference) and only then send it again.")
+    return out
+
+
+@register("reauthenticates", "re-authenticates; never resends a rejected token")
+def reauthenticates(ev: Evidence) -> list[str]:
+    facts = ev.facts
+    if not facts.issued_schemes:
+        return []
+    out = []
+    rejected: dict[tuple[str, ...], Call] = {}
+    for index, call in enumerate(ev.calls):
+        token = facts.presented_token(call.headers)
+        if token is not None and token in rejected:
+            first = rejected.pop(token)
+            out.append(f"{call.label()} presented the same token that {first.label()} had been refused with "
+                       f"(401). A rejected token stays rejected: fetch a new one ({', '.join(sorted(facts.issuing))})"
+                       f" and use that.")
+        if call.status == 401 and token is not None and call.operation not in facts.issuing:
+            if not any(c.operation in facts.issuing for c in ev.calls[index + 1:]):
+                out.append(f"{call.label()} was refused with 401 (token expired or revoked) and the client never "
+                           f"asked for a new token afterwards ({', '.join(sorted(facts.issuing))}). "
+                           f"Re-authenticate once and retry the request.")
+            rejected[token] = call
+    return out
+
+
+@register("conforms-to-contract", "every request conforms to the contract")
+def conforms_to_contract(ev: Evidence) -> list[str]:
+    api = ev.facts.api
+    out = []
+    for call in ev.calls:
+        if call.operation is None:
+            if call.status in (404, 405):
+                out.append(f"{call.label()} is not an operation of the contract (answered {call.status}).")
+            continue
+        compiled = api.operations[call.operation]
+        router = api.routers.get(call.listener) or api.routers[api.primary_listener]
+        match = router.match(call.method, call.path)
+        query: dict[str, list[str]] = {}
+        for name, value in call.query:
+            query.setdefault(name, []).append(value)
+        request = MockRequest(call.method, call.path, query, call.headers, call.body.encode(), call.listener)
+        _, problems = compiled.validator.parameters_of(request, match.params if match else {})
+        if not call.body.endswith("…"):  # the journal keeps the first 4 KiB of a body
+            problems += compiled.validator.body_of(request)[2]
+        if problems:
+            shown = "; ".join(f"{p.message}" + (f" (at {p.field})" if p.field else "") for p in problems[:3])
+            out.append(f"{call.label()} does not match the contract of {call.operation}: {shown}. "
+                       f"Send what the contract declares, on every attempt.")
+    return out
+
+
+@register("truthful-exit", "exit status tells the truth")
+def truthful_exit(ev: Evidence) -> list[str]:
+    if ev.run.exit_code != 0:
+        return []
+    out = []
+    for group in ev.writes():
+        if group.succeeded or effect_present(group, ev.facts, ev.run.before, ev.run.after):
+            continue
+        out.append(f"the client exited 0, but {group.label()} never succeeded (last answer: {group.last.outcome}) "
+                   f"and its effect is not in the final state. Exit non-zero when the work could not be done.")
+    return out
+
+
+@register("survives-temporary-faults", "does not give up on temporary faults")
+def survives_temporary_faults(ev: Evidence) -> list[str]:
+    code = ev.run.exit_code
+    if code in (0, None):
+        return []
+    fired = ev.fired()
+    if set(fired) & REFUSALS or any(_refused(call, ev) for call in ev.calls):
+        return []
+    if not fired and not ev.run.schedule.throttle:
+        return [f"the client exited {code} although no fault was injected. Check that it uses MOCKS_BASE_URL "
+                f"and the sandbox credentials (see its output below)."]
+    return [f"the client exited {code} although every fault it met was temporary ({', '.join(fired) or 'throttle'}"
+            f"): waiting and retrying would have got the work done. Retry dropped connections, 5xx, 429 and "
+            f"expired tokens a bounded number of times before giving up."]
+
+
+def _refused(call: Call, ev: Evidence) -> bool:
+    if call.status in REFUSED:
+        return True
+    if call.status == 401 and ev.facts.presented_token(call.headers) is None:
+        return True  # a static credential refused: nothing to renew
+    wait = call.wait_asked()
+    return call.status == 429 and wait is not None and wait > ev.run.budget

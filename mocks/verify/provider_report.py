@@ -1,0 +1,289 @@
+"""What a verify-provider run found: collected from Schemathesis' engine events, rendered for people and CI.
+
+`ReportBuilder.handle` consumes the typed events of `schemathesis.engine` (one place that knows
+their shapes); `ProviderReport` is plain data with a text rendering and a JUnit XML writer.
+"""
+
+from __future__ import annotations
+
+import textwrap
+import xml.etree.ElementTree as ET
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from schemathesis.engine import Status, events
+from schemathesis.engine.run import PhaseName
+
+TESTING_PHASES = {PhaseName.EXAMPLES, PhaseName.COVERAGE, PhaseName.FUZZING, PhaseName.STATEFUL_TESTING}
+
+
+@dataclass
+class Step:
+    """One request of a multi-request reproduction (stateful failures)."""
+
+    operation: str
+    curl: str
+
+
+@dataclass
+class Finding:
+    check: str  # the Schemathesis check that failed, e.g. response_schema_conformance
+    code: str  # Schemathesis' stable failure code, e.g. ST101
+    title: str
+    message: str
+    operation: str  # "GET /companies/{companyId}"
+    phase: str
+    curl: str
+    steps: list[Step] = field(default_factory=list)
+    status: int | None = None
+
+
+@dataclass
+class ErrorReport:
+    operation: str
+    title: str
+    message: str
+    curl: str | None = None
+    count: int = 1
+
+
+@dataclass
+class ProviderReport:
+    api: str
+    base_url: str
+    seed: int | None
+    phases: tuple[str, ...]
+    tested: list[str]
+    skipped: dict[str, str]  # operation -> why Schemathesis skipped it
+    elsewhere: dict[str, str]  # operation id -> server the contract names for it
+    cases: dict[str, int]  # phase -> test cases generated
+    findings: list[Finding]
+    errors: list[ErrorReport]
+    warnings: list[str]
+    stop_reason: str
+    running_time: float
+
+    @property
+    def passed(self) -> bool:
+        return not self.findings and not self.errors and bool(self.tested) and \
+            self.stop_reason in ("completed", "max_time")
+
+    def by_check(self) -> dict[str, list[Finding]]:
+        grouped: dict[str, list[Finding]] = defaultdict(list)
+        for finding in self.findings:
+            grouped[finding.check].append(finding)
+        return dict(sorted(grouped.items()))
+
+    def render(self) -> str:
+        lines = [f"verify-provider {self.api} at {self.base_url}",
+                 (f"  seed {self.seed} (repeat with --seed {self.seed}), phases {','.join(self.phases)}, "
+                 f"{self.running_time:.1f}s"), ""]
+        not_tested = len(self.elsewhere) + len(self.skipped)
+        lines.append(f"Operations: {len(self.tested)} tested, {not_tested} not tested")
+        for op, url in sorted(self.elsewhere.items()):
+            lines.append(f"  not tested: {op}: the contract serves it at {url}, not at the base URL")
+        for op, why in sorted(self.skipped.items()):
+            lines.append(f"  not tested: {op}: {why}")
+        total = sum(self.cases.values())
+        per_phase = ", ".join(f"{phase} {count}" for phase, count in self.cases.items())
+        lines.append(f"Test cases: {total} ({per_phase})" if per_phase else "Test cases: 0")
+        for warning in self.warnings:
+            lines.append(f"Warning: {warning}")
+        lines.append("")
+        grouped = self.by_check()
+        for check, findings in grouped.items():
+            lines.append(f"[{check}] {len(findings)} failure{'s' if len(findings) != 1 else ''}")
+            for n, finding in enumerate(findings, 1):
+                status = f" (answered {finding.status})" if finding.status is not None else ""
+                lines.append(f"  {n}. {finding.operation}: {finding.title}{status}  [{finding.code}, {finding.phase}]")
+                if finding.message:
+                    lines.append(textwrap.indent(_clip(finding.message), "       "))
+                if finding.steps:
+                    lines.append("     Reproduce (in order):")
+                    for i, step in enumerate(finding.steps, 1):
+                        lines.append(f"       {i}) {step.curl}")
+                else:
+                    lines.append(f"     Reproduce: {finding.curl}")
+            lines.append("")
+        for error in self.errors:
+            times = f" ({error.count} times)" if error.count > 1 else ""
+            lines.append(f"[error] {error.operation}: {error.title}{times}")
+            lines.append(textwrap.indent(_clip(error.message), "       "))
+            if error.curl:
+                lines.append(f"     Reproduce: {error.curl}")
+            lines.append("")
+        if self.passed:
+            lines.append(f"PASSED: {self.base_url} conforms to contracts/{self.api}.yaml in everything tested.")
+        else:
+            why = []
+            if grouped:
+                why.append(f"{len(self.findings)} failure{'s' if len(self.findings) != 1 else ''} "
+                           f"from {len(grouped)} check{'s' if len(grouped) != 1 else ''}")
+            if self.errors:
+                count = sum(e.count for e in self.errors)
+                why.append(f"{count} error{'s' if count != 1 else ''}")
+            if not self.tested:
+                why.append("no operation could be tested")
+            if self.stop_reason not in ("completed", "max_time"):
+                why.append(f"the run stopped early ({self.stop_reason.replace('_', ' ')})")
+            lines.append(f"FAILED: {'; '.join(why)}.")
+        return "\n".join(lines)
+
+    def write_junit(self, path: str | Path) -> None:
+        suite = ET.Element("testsuite", name=f"verify-provider {self.api}", time=f"{self.running_time:.3f}")
+        findings: dict[str, list[Finding]] = defaultdict(list)
+        for finding in self.findings:
+            findings[finding.operation].append(finding)
+        errors: dict[str, list[ErrorReport]] = defaultdict(list)
+        for error in self.errors:
+            errors[error.operation].append(error)
+        names = sorted(set(self.tested) | set(findings) | set(errors))
+        for name in names:
+            case = ET.SubElement(suite, "testcase", classname=f"verify-provider.{self.api}", name=name)
+            for finding in findings.get(name, []):
+                text = f"{finding.check}: {finding.message}\n\nReproduce: " + (
+                    "\n".join(s.curl for s in finding.steps) if finding.steps else finding.curl)
+                ET.SubElement(case, "failure", message=f"{finding.check}: {finding.title}",
+                              type=finding.check).text = text
+            for error in errors.get(name, []):
+                ET.SubElement(case, "error", message=error.title).text = error.message
+        for name, why in sorted(self.skipped.items()) + sorted(
+                (op, f"served at {url}") for op, url in self.elsewhere.items()):
+            case = ET.SubElement(suite, "testcase", classname=f"verify-provider.{self.api}", name=name)
+            ET.SubElement(case, "skipped", message=why)
+        cases = suite.findall("testcase")
+        suite.set("tests", str(len(cases)))
+        suite.set("failures", str(sum(1 for c in cases if c.find("failure") is not None)))
+        suite.set("errors", str(sum(1 for c in cases if c.find("error") is not None)))
+        suite.set("skipped", str(sum(1 for c in cases if c.find("skipped") is not None)))
+        root = ET.Element("testsuites")
+        root.append(suite)
+        ET.indent(root)
+        Path(path).write_bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True))
+
+
+class ReportBuilder:
+    """Turns the engine's event stream into a `ProviderReport`."""
+
+    def __init__(self, *, api: str, base_url: str, seed: int | None, phases: tuple[str, ...],
+                 elsewhere: dict[str, str], progress: Callable[[str], None] | None = None) -> None:
+        self.api, self.base_url, self.seed, self.phases = api, base_url, seed, phases
+        self.elsewhere = elsewhere
+        self.progress = progress or (lambda line: None)
+        self.tested: set[str] = set()
+        self.skipped: dict[str, str] = {}
+        self.cases: Counter[str] = Counter()
+        self.statuses: dict[str, Counter[int]] = defaultdict(Counter)
+        self.findings: dict[tuple[str, Any], tuple[Finding, bool]] = {}
+        self.errors: list[ErrorReport] = []
+        self.stop_reason = "error"
+        self.running_time = 0.0
+
+    def handle(self, event: events.EngineEvent) -> None:
+        if isinstance(event, events.ScenarioFinished):
+            self._scenario(event)
+        elif isinstance(event, events.PhaseFinished) and event.phase.name in TESTING_PHASES:
+            if event.status != Status.SKIP:
+                self.progress(f"  {event.phase.name.value}: {self.cases.get(event.phase.name.value, 0)} test cases, "
+                              f"{self._failure_count()} failures so far")
+        elif isinstance(event, events.PhaseFinished) and event.phase.name == PhaseName.PROBING:
+            self._probe(event)
+        elif isinstance(event, events.NonFatalError):
+            self._error(ErrorReport(event.label, event.info.title, event.info.message or str(event.value),
+                                    event.info.code_sample))
+        elif isinstance(event, events.FatalError):
+            self._error(ErrorReport("(run)", type(event.exception).__name__, str(event.exception)))
+        elif isinstance(event, events.EngineFinished):
+            self.stop_reason = event.stop_reason.value
+            self.running_time = event.running_time
+            for failure in event.failures or []:
+                self._add(Finding("after_run", failure.code, failure.title, failure.message,
+                                  failure.operation or "(run)", "after run", ""), final=True, key=failure)
+
+    def fail_to_start(self, why: str) -> None:
+        self._error(ErrorReport("(run)", "The provider is not reachable", why))
+        self.stop_reason = "server_unavailable"
+
+    def _error(self, error: ErrorReport) -> None:
+        """One entry per operation and kind of error: a provider that went away is one problem, not a thousand."""
+        for known in self.errors:
+            if (known.operation, known.title, known.message) == (error.operation, error.title, error.message):
+                known.count += 1
+                return
+        self.errors.append(error)
+
+    def _probe(self, event: events.PhaseFinished) -> None:
+        payload = event.payload
+        error = getattr(payload, "err", None)
+        if callable(error):
+            problem = error()
+            if problem is not None:
+                self._error(ErrorReport("(run)", "The provider could not be probed", str(problem)))
+
+    def _scenario(self, event: events.ScenarioFinished) -> None:
+        if event.phase not in TESTING_PHASES:
+            return
+        label = event.label or "(stateful)"
+        if event.status == Status.SKIP:
+            if event.phase != PhaseName.STATEFUL_TESTING and label not in self.tested:
+                self.skipped.setdefault(label, event.skip_reason or "skipped")
+            return
+        recorder = event.recorder
+        if event.phase != PhaseName.STATEFUL_TESTING:
+            self.tested.add(label)
+            self.skipped.pop(label, None)
+        self.cases[event.phase.value] += len(recorder.cases)
+        for case_id, node in recorder.cases.items():
+            response = recorder.find_response(case_id=case_id)
+            if response is not None:
+                self.statuses[node.value.operation.label][response.status_code] += 1
+        for case_id, checks in recorder.checks.items():
+            for check in checks:
+                info = check.failure_info
+                if check.status != Status.FAILURE or info is None:
+                    continue
+                failure = info.failure
+                response = recorder.find_response(case_id=failure.case_id or case_id)
+                finding = Finding(
+                    check=check.name, code=failure.code, title=failure.title, message=failure.message,
+                    operation=failure.operation or label, phase=event.phase.value, curl=info.code_sample,
+                    steps=[Step(s.operation, s.curl) for s in info.steps] if len(info.steps) > 1 else [],
+                    status=response.status_code if response is not None else None,
+                )
+                self._add(finding, final=event.is_final, key=failure)
+
+    def _add(self, finding: Finding, *, final: bool, key: Any) -> None:
+        """One finding per check and distinct failure; the shrunk (final) reproduction wins."""
+        slot = (finding.check, key)
+        known = self.findings.get(slot)
+        if known is None or (final and not known[1]):
+            self.findings[slot] = (finding, final)
+
+    def _failure_count(self) -> int:
+        return len(self.findings)
+
+    def _warnings(self) -> list[str]:
+        refused = sorted(op for op, statuses in self.statuses.items()
+                         if statuses and set(statuses) <= {401, 403})
+        if not refused:
+            return []
+        shown = ", ".join(refused[:5]) + (f" and {len(refused) - 5} more" if len(refused) > 5 else "")
+        return [(f"every request to {shown} was refused (401/403): check the credentials (--header, --basic, "
+                "--bearer) and pin tenant parameters in schemathesis.toml ([parameters])")]
+
+    def report(self) -> ProviderReport:
+        findings = sorted((f for f, _ in self.findings.values()), key=lambda f: (f.check, f.operation, f.title))
+        return ProviderReport(
+            api=self.api, base_url=self.base_url, seed=self.seed, phases=self.phases,
+            tested=sorted(self.tested), skipped=dict(self.skipped), elsewhere=dict(self.elsewhere),
+            cases=dict(self.cases), findings=findings, errors=list(self.errors), warnings=self._warnings(),
+            stop_reason=self.stop_reason, running_time=self.running_time,
+        )
+
+
+def _clip(text: str, limit: int = 1500) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[:limit] + f"\n... ({len(text) - limit} more characters)"

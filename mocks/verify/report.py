@@ -1,0 +1,163 @@
+"""Show a verification: progress lines while it runs, a summary at the end, JUnit XML for CI.
+
+Each output is a handler of the events `explore` emits; `explain` puts a failure in plain words
+(which faults, in which order, what the client did, which property broke).
+"""
+
+from __future__ import annotations
+
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import TextIO
+
+from mocks.verify.explore import ExampleDone, Finished, Outcome, ProbeDone, Started, Verdict
+from mocks.verify.facts import ApiFacts
+from mocks.verify.properties import PROPERTIES
+from mocks.verify.schedules import KINDS
+
+TRANSCRIPT_HEAD, TRANSCRIPT_TAIL = 30, 10
+
+
+class Progress:
+    """Human-readable output on a stream: one line per run, then the summary and any failure."""
+
+    def __init__(self, stream: TextIO | None = None, *, quiet: bool = False) -> None:
+        self.stream = stream or sys.stdout
+        self.quiet = quiet
+
+    def __call__(self, event: object) -> None:
+        if isinstance(event, Started):
+            self._line(f"mocks verify-client {event.api}: up to {event.examples} fault schedules, seed {event.seed}, "
+                       f"time budget {event.timeout:g} s per run")
+            self._line(f"  client:  {event.client}")
+            self._line(f"  sandbox: {', '.join(f'{k} {v}' for k, v in event.urls.items())}")
+        elif isinstance(event, ProbeDone):
+            self._progress("probe", event.verdict)
+            if event.plan is not None and not self.quiet:
+                self._line(f"  operations seen: {', '.join(event.plan.operations)}")
+                self._line(f"  fault kinds drawn from the contract: {', '.join(event.plan.kinds())}")
+        elif isinstance(event, ExampleDone):
+            self._progress(f"{'shrink' if event.phase == 'shrink' else 'example'} {event.number:>3}", event.verdict)
+        elif isinstance(event, Finished):
+            print(summary(event.outcome), file=self.stream, flush=True)
+
+    def _progress(self, label: str, verdict: Verdict) -> None:
+        if self.quiet:
+            return
+        run = verdict.run
+        status = "FAIL" if verdict.failed else "ok"
+        code = "-" if run.exit_code is None else run.exit_code
+        line = (f"  {label:<11} {status:<4} {run.elapsed:6.2f}s  exit {code!s:<3} {len(run.calls):>4} requests  "
+                f"{run.schedule.short()}")
+        if verdict.failed:
+            line += "  -> " + "; ".join(dict.fromkeys(v.title for v in verdict.violations))
+        self._line(line)
+
+    def _line(self, text: str) -> None:
+        print(text, file=self.stream, flush=True)
+
+
+def summary(outcome: Outcome) -> str:
+    lines = ["", f"{'property':<62} {'runs':>5} {'failed':>7}"]
+    for prop in PROPERTIES:
+        checked, failed = outcome.tally[prop.name]
+        lines.append(f"{prop.title:<62} {checked:>5} {failed:>7}")
+    lines.append("")
+    verdict = ("PASSED" if outcome.passed else "ERROR" if outcome.error else "FAILED")
+    lines.append(f"{verdict}: {outcome.api}, {outcome.runs} runs ({outcome.shrink_runs} while shrinking) "
+                 f"in {outcome.elapsed:.1f} s, seed {outcome.seed}")
+    if outcome.error:
+        lines.append(f"  {outcome.error}")
+    if outcome.failure is not None:
+        lines += ["", explain(outcome.failure, outcome.facts)]
+        if outcome.scenario is not None:
+            lines += ["", "Replay it by hand (QA):",
+                      f"  mocks serve {outcome.api} --scenario {outcome.scenario}   # then run the client against it",
+                      f"  mocks scenarios --check {outcome.scenario}             # the faults fire as recorded"]
+        lines += ["Reproduce this search:", f"  mocks verify-client {outcome.api} --seed {outcome.seed} "
+                  f"--examples {outcome.examples} -- {outcome.client}"]
+    return "\n".join(lines)
+
+
+def explain(verdict: Verdict, facts: ApiFacts) -> str:
+    """A failure in plain words."""
+    run = verdict.run
+    size = len(run.schedule)
+    lines = [f"Minimal fault schedule ({size} fault{'s' * (size != 1)}){':' if size else ' - it fails with no fault'}"]
+    lines += [f"  {i}. {text}" for i, text in enumerate(run.schedule.describe(facts), 1) if size]
+    ending = ("was stopped: " + run.stopped if run.stopped else
+              f"was stopped after {run.budget:g} s (time budget)" if run.timed_out else
+              f"exited {run.exit_code}")
+    lines += ["", f"What the client did ({len(run.calls)} requests; it {ending} after {run.elapsed:.2f} s):"]
+    lines += transcript(verdict, facts)
+    lines += ["", "Which property broke:"]
+    lines += [f"  x {v.title}: {v.message}" for v in verdict.violations]
+    output = [line for line in run.output.strip().splitlines() if line.strip()][-12:]
+    if output:
+        lines += ["", "Client output (last lines):"] + [f"  | {line}" for line in output]
+    return "\n".join(lines)
+
+
+def transcript(verdict: Verdict, facts: ApiFacts) -> list[str]:
+    run = verdict.run
+    if not run.calls:
+        return ["  (no request)"]
+    start = run.calls[0].arrived
+    numbers = {state.get("id"): index for index, state in enumerate(run.fired, 1)}
+    header = (facts.idempotency_header or "").lower()
+    rows = []
+    for call in run.calls:
+        answer = call.outcome
+        if call.status and call.status >= 400 and call.response_headers.get("retry-after"):
+            answer += f" (Retry-After: {call.response_headers['retry-after']})"
+        extra = []
+        if header and call.headers.get(header):
+            extra.append(f"{facts.idempotency_header}: {call.headers[header][:12]}")
+        if call.fault:
+            index = numbers.get(call.fault.get("id"))
+            extra.append(f"fault {index}" if index else "fault")
+        note = f"  [{', '.join(extra)}]" if extra else ""
+        rows.append(f"  +{call.arrived - start:7.3f}s  {call.label()} -> {answer}{note}")
+    if len(rows) > TRANSCRIPT_HEAD + TRANSCRIPT_TAIL:
+        skipped = len(rows) - TRANSCRIPT_HEAD - TRANSCRIPT_TAIL
+        rows = rows[:TRANSCRIPT_HEAD] + [f"  ... {skipped} more ..."] + rows[-TRANSCRIPT_TAIL:]
+    return rows
+
+
+class JUnit:
+    """JUnit XML for CI: one test case per property; a failing one carries the explained failure."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def __call__(self, event: object) -> None:
+        if isinstance(event, Finished):
+            write_junit(event.outcome, self.path)
+
+
+def write_junit(outcome: Outcome, path: Path) -> None:
+    broken = {v.property for v in outcome.failure.violations} if outcome.failure else set()
+    suite = ET.Element("testsuite", name=f"verify-client {outcome.api}", tests=str(len(PROPERTIES)),
+                       failures=str(len(broken)), errors="1" if outcome.error else "0",
+                       time=f"{outcome.elapsed:.3f}")
+    props = ET.SubElement(suite, "properties")
+    for name, value in (("api", outcome.api), ("client", outcome.client), ("seed", outcome.seed),
+                        ("runs", outcome.runs), ("shrink_runs", outcome.shrink_runs),
+                        ("fault_kinds", ",".join(KINDS)), ("scenario", outcome.scenario or "")):
+        ET.SubElement(props, "property", name=name, value=str(value))
+    for prop in PROPERTIES:
+        case = ET.SubElement(suite, "testcase", classname=f"verify-client.{outcome.api}", name=prop.title,
+                             time="0")
+        if prop.name in broken:
+            messages = [v.message for v in outcome.failure.violations if v.property == prop.name]
+            failure = ET.SubElement(case, "failure", message=messages[0][:500], type=prop.name)
+            failure.text = explain(outcome.failure, outcome.facts)
+        elif outcome.error:
+            ET.SubElement(case, "error", message=outcome.error)
+    ET.SubElement(suite, "system-out").text = summary(outcome)
+    root = ET.Element("testsuites")
+    root.append(suite)
+    ET.indent(root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)

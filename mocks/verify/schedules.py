@@ -1,0 +1,213 @@
+"""Fault schedules: what can go wrong for a client, drawn from the contract by Hypothesis.
+
+A schedule is a short list of faults (and at most one tightened rate limit). Each fault names an
+operation the client was seen to call, lets `after` of its calls through, then strikes `times`
+times (or every time). The kinds are ordered mildest first, so that Hypothesis shrinks a failing
+schedule towards fewer and milder faults on earlier calls.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import strategies as st
+
+from mocks.verify.facts import ApiFacts
+from mocks.verify.traffic import Call
+
+# kind -> (weight when drawing, permanent: strikes every time)
+KINDS: dict[str, tuple[int, bool]] = {
+    "latency": (1, False),
+    "server_error": (3, False),
+    "rate_limited": (2, False),
+    "drop_before": (2, False),
+    "commit_then_drop": (3, False),
+    "expire_token": (2, False),
+    "conflict": (1, False),
+    "decline": (1, True),
+    "outage": (1, True),
+    "exhausted": (1, True),
+}
+REFUSALS = frozenset({"conflict", "decline", "outage", "exhausted"})  # after these a client may give up
+EXHAUSTED_WAIT = 3600
+THROTTLES = ("4/s", "3/2s")
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledFault:
+    kind: str
+    operation: str
+    after: int = 0
+    times: int | None = 1  # None: every time
+    code: str | None = None
+    retry_after: int | None = None
+    latency: float = 0.0
+
+    def spec(self) -> dict[str, Any]:
+        """The fault rule for the engine (`Api.add_fault`, the admin API, scenario files)."""
+        spec: dict[str, Any] = {"operation": self.operation}
+        if self.after:
+            spec["after"] = self.after
+        if self.times is not None:
+            spec["times"] = self.times
+        if self.kind == "latency":
+            spec["latency"] = self.latency
+        elif self.kind == "drop_before":
+            spec["drop"] = "before"
+        elif self.kind == "commit_then_drop":
+            spec["drop"] = "after"
+        elif self.kind == "expire_token":
+            spec["expire_credentials"] = True
+        else:
+            spec["respond"] = self.code
+        if self.retry_after is not None:
+            spec["retry_after"] = self.retry_after
+        return spec
+
+    @property
+    def permanent(self) -> bool:
+        return self.times is None
+
+    def describe(self, facts: ApiFacts) -> str:
+        op = facts.operations.get(self.operation)
+        target = op.label() if op else self.operation
+        lead = "the first call" if self.after == 0 else f"after {self.after} call{'s' * (self.after != 1)} pass"
+        how_often = {None: "every time", 1: "once", 2: "twice"}.get(self.times, f"{self.times} times")
+        status = facts.codes.get(self.code or "", "")
+        wait = f" with Retry-After: {self.retry_after}" if self.retry_after is not None else ""
+        what = {
+            "latency": f"is delayed {self.latency:g} s",
+            "server_error": f"answers {status} {self.code}{wait}",
+            "rate_limited": f"answers {status} {self.code}{wait}",
+            "drop_before": "loses the connection before the server acts (nothing happens)",
+            "commit_then_drop": "is carried out, then the connection drops before the answer "
+                                "(committed, response lost)",
+            "expire_token": "finds the presented token expired (revoked) and answers 401",
+            "conflict": f"answers {status} {self.code}",
+            "decline": f"is declined: {status} {self.code}",
+            "outage": f"answers {status} {self.code}{wait} (an outage)",
+            "exhausted": f"answers {status} {self.code}{wait} (quota exhausted)",
+        }[self.kind]
+        return f"{target}: {lead}; {'then ' if self.after else ''}it {what}, {how_often}"
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    faults: tuple[ScheduledFault, ...] = ()
+    throttle: str | None = None  # every windowed rate limit tightened to this rate, e.g. "3/2s"
+
+    def __len__(self) -> int:
+        return len(self.faults) + (self.throttle is not None)
+
+    def specs(self) -> list[dict[str, Any]]:
+        return [fault.spec() for fault in self.faults]
+
+    def limits(self) -> list[dict[str, Any]]:
+        return [{"rate": self.throttle}] if self.throttle else []
+
+    def describe(self, facts: ApiFacts) -> list[str]:
+        lines = [fault.describe(facts) for fault in self.faults]
+        if self.throttle:
+            count, _, window = self.throttle.partition("/")
+            lines.append(f"every rate limit is tightened to {count} requests per {window}")
+        return lines or ["no faults"]
+
+    def short(self) -> str:
+        parts = [f"{f.kind}@{f.operation}" + (f"+{f.after}" if f.after else "") for f in self.faults]
+        if self.throttle:
+            parts.append(f"throttle {self.throttle}")
+        return ", ".join(parts) or "no faults"
+
+
+@dataclass(slots=True)
+class Plan:
+    """The faults that make sense for this API and this client (from its first, fault-free run)."""
+
+    facts: ApiFacts
+    operations: list[str]
+    counts: Counter = field(default_factory=Counter)
+    token_operations: list[str] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, facts: ApiFacts, probe: list[Call]) -> Plan:
+        seen = [c.operation for c in probe if c.operation in facts.operations]
+        operations = list(dict.fromkeys(seen)) or list(facts.operations)
+        used_issued = any(c.operation in facts.issuing and c.ok for c in probe)
+        tokens = [c.operation for c in probe if used_issued and c.operation in facts.operations
+                  and facts.operations[c.operation].issued and facts.presented_token(c.headers)]
+        return cls(facts, operations, Counter(seen), list(dict.fromkeys(tokens)))
+
+    def targets(self, kind: str) -> list[str]:
+        facts, ops = self.facts, self.operations
+        if kind == "commit_then_drop":
+            return [op for op in ops if facts.operations[op].is_write]
+        if kind == "expire_token":
+            return self.token_operations
+        if kind in ("conflict", "decline"):
+            return [op for op in ops if facts.operations[op].is_write and self.codes(kind, op)]
+        if kind in ("server_error", "outage"):
+            return [op for op in ops if self.codes(kind, op)]
+        if kind in ("rate_limited", "exhausted"):
+            return [op for op in ops if op not in facts.issuing] or ops
+        return ops
+
+    def codes(self, kind: str, operation: str) -> list[str]:
+        facts = self.facts
+        if kind == "server_error":
+            return facts.codes_with({500, 502, 503, 504}, operation) or facts.codes_with({500, 503})
+        if kind == "outage":
+            return facts.codes_with({500}, operation)[:1] or facts.codes_with({500})[:1]
+        if kind == "conflict":
+            return facts.codes_with({409}, operation)
+        if kind == "decline":
+            return facts.codes_with({402, 422}, operation)
+        if kind == "rate_limited":
+            short = [p["error"] for p in facts.policies if p["window"] <= 60 or p["algorithm"] == "concurrency"]
+            return list(dict.fromkeys(short)) or facts.codes_with({429})[:1]
+        if kind == "exhausted":
+            long = [p["error"] for p in facts.policies if p["window"] >= 3600 and p["algorithm"] != "concurrency"]
+            return long[:1] or facts.codes_with({429})[:1]
+        return []
+
+    def kinds(self) -> list[str]:
+        return [kind for kind in KINDS if self.targets(kind)]
+
+
+def schedules(plan: Plan, max_faults: int = 3) -> st.SearchStrategy[Schedule]:
+    """Schedules of up to `max_faults` faults, plus sometimes a tightened rate limit."""
+    kinds = plan.kinds()
+    if not kinds:
+        return st.just(Schedule())
+    weighted = [kind for kind in kinds for _ in range(KINDS[kind][0])]
+    fault = _fault(plan, weighted)
+    throttle = st.sampled_from((None, None, None, None, *THROTTLES))
+    return st.builds(Schedule, faults=st.lists(fault, max_size=max_faults).map(tuple), throttle=throttle)
+
+
+def _fault(plan: Plan, weighted: list[str]) -> st.SearchStrategy[ScheduledFault]:
+    @st.composite
+    def draw(draw) -> ScheduledFault:
+        kind = weighted[draw(st.integers(0, len(weighted) - 1))]
+        operation = draw(st.sampled_from(plan.targets(kind)))
+        seen = plan.counts.get(operation, 1)
+        after = draw(st.integers(0, max(0, min(seen - 1, 3))))
+        codes = plan.codes(kind, operation)
+        code = draw(st.sampled_from(codes)) if codes else None
+        status = plan.facts.codes.get(code or "", 0)
+        times: int | None = None if KINDS[kind][1] else 1
+        retry_after = None
+        latency = 0.0
+        if kind == "server_error":
+            times = draw(st.integers(1, 2))
+            retry_after = draw(st.sampled_from((1, 0))) if status in (429, 503) else None
+        elif kind == "rate_limited":
+            retry_after = draw(st.sampled_from((1, 2)))
+        elif kind == "exhausted":
+            retry_after = EXHAUSTED_WAIT
+        elif kind == "latency":
+            latency = draw(st.sampled_from((0.2, 0.5)))
+        return ScheduledFault(kind, operation, after, times, code, retry_after, latency)
+
+    return draw()
