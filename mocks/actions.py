@@ -103,12 +103,19 @@ def _create(api: Api, operation: Operation, spec: dict[str, Any]) -> Action:
     status = int(spec.get("status", operation.success_status))
 
     async def create(exchange: Exchange) -> Result:
+        _magic(exchange)
         data = copy.deepcopy(exchange.body) if isinstance(exchange.body, dict) else {}
         data.update({k: v for k, v in assign(exchange.context()).items() if v is not None})
         public = insert_new(api, resource, data, exchange)
         return Result(status, respond(exchange.context(resource=public)))
 
     return create
+
+
+def _magic(exchange: Exchange) -> None:
+    if exchange.check_magic is not None:
+        exchange.check_magic()
+        exchange.check_magic = None
 
 
 def insert_new(api: Api, resource: ResourceType, data: dict[str, Any], exchange: Exchange) -> dict[str, Any]:
@@ -157,6 +164,9 @@ def _update(api: Api, operation: Operation, spec: dict[str, Any], to: str | None
         if to is not None:
             changes[life.field] = to
         changes.pop(resource.id_field, None)
+        if life and life.field in changes:
+            life.check(found["data"].get(life.field), changes[life.field])  # a conflict outranks a decline
+        _magic(exchange)
         before: dict[str, Any] = {}
 
         def change(record):
@@ -204,6 +214,7 @@ def _list(api: Api, operation: Operation, spec: dict[str, Any]) -> Action:
     matches = _matcher(spec)
     envelope = compile_template(spec.get("envelope", "{items}"))
     paginate = _paginator(spec.get("pagination") or {"style": "none"})
+    newest_first = spec.get("order", "oldest-first") == "newest-first"
     status = int(spec.get("status", operation.success_status))
 
     async def list_(exchange: Exchange) -> Result:
@@ -211,10 +222,18 @@ def _list(api: Api, operation: Operation, spec: dict[str, Any]) -> Action:
         group = api.group_of(resource, exchange.scope)
         records = [r for r in api.store.scan(resource.name) if resource.visible(r, exchange.scope, group)
                    and test(r["data"])]
+        if newest_first:
+            records.reverse()
         page, extra = paginate(exchange, [resource.public(r) for r in records], resource.id_field)
         return Result(status, envelope(exchange.context(items=page, **extra)))
 
     return list_
+
+
+def _position(ids: list[str], marker: Any, parameter: str) -> int:
+    if str(marker) not in ids:
+        raise MockError("not_found", f"no such object: '{marker}'", field=parameter)
+    return ids.index(str(marker))
 
 
 def _paginator(spec: dict[str, Any]):
@@ -228,13 +247,11 @@ def _paginator(spec: dict[str, Any]):
             ids = [str(item.get(id_field)) for item in items]
             start, end = 0, len(items)
             if after and exchange.query.get(after) is not None:
-                marker = str(exchange.query[after])
-                start = ids.index(marker) + 1 if marker in ids else len(items)
+                start = _position(ids, exchange.query[after], after) + 1
                 page = items[start:start + limit]
                 return page, {"has_more": start + limit < end}
             if before and exchange.query.get(before) is not None:
-                marker = str(exchange.query[before])
-                end = ids.index(marker) if marker in ids else 0
+                end = _position(ids, exchange.query[before], before)
                 begin = max(0, end - limit)
                 return items[begin:end], {"has_more": begin > 0}
             return items[:limit], {"has_more": limit < len(items)}

@@ -154,9 +154,17 @@ class Api:
         fault = parse_fault(spec)
         if fault.operation is not None and fault.operation not in self.operations:
             raise FaultError(f"no operation '{fault.operation}' in {self.name}; known: {', '.join(self.operations)}")
-        code = (fault.respond or {}).get("code")
+        respond = fault.respond or {}
+        code, status = respond.get("code"), respond.get("status")
         if code is not None and code not in self.errors.codes:
             raise FaultError(f"no error code '{code}' in {self.name}; declared: {', '.join(self.errors.codes)}")
+        if code is None and status is not None and not 200 <= int(status) < 300:
+            try:
+                self.errors.code_for(status)
+            except KeyError:
+                declared = sorted({str(e["status"]) for e in self.errors.codes.values()})
+                raise FaultError(f"{self.name} declares no response with status {status}; "
+                                 f"declared error statuses: {', '.join(declared)}") from None
         return self.faults.add(spec)
 
     def configure_limit(self, rate: str | None, policy: str | None = None, enabled: bool | None = None) -> list[Policy]:
@@ -230,8 +238,12 @@ class Api:
         exchange = Exchange(api=self, request=request, operation=op, path=path_params, now=now, principal=principal)
         self._validate(compiled, exchange, path_params)
         self._scope(compiled, exchange)
-        self._magic(compiled, exchange)
-        reservation = self.idempotency.begin(request, principal and principal.id, now) if self.idempotency else None
+        if compiled.magic:
+            exchange.check_magic = lambda: self._magic(compiled, exchange)
+            if op.action.get("kind") not in _CHECKS_MAGIC_ITSELF:
+                exchange.check_magic()
+        owner = exchange.scope or (principal.id if principal else None)
+        reservation = self.idempotency.begin(request, owner, now) if self.idempotency else None
         if isinstance(reservation, MockResponse):
             return reservation
         response = None
@@ -380,6 +392,9 @@ class Api:
             operation=op.id if op else None, principal=trace.principal.id if trace.principal else None,
             fault=trace.fault, duration=time.perf_counter() - trace.started,
         ))
+
+
+_CHECKS_MAGIC_ITSELF = frozenset({"create", "update", "transition"})  # after their own preconditions
 
 
 def _limit_context(request: MockRequest, path: dict[str, str], principal: Principal | None) -> dict[str, Any]:

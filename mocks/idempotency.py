@@ -28,12 +28,15 @@ class Idempotency:
         self.replayed_header = spec.get("replayed-header")
         self.store = store
 
-    def begin(self, request: MockRequest, principal_id: str | None, now: float) -> Reservation | MockResponse | None:
-        """None: not idempotent; a Reservation to complete; or the stored response to replay."""
+    def begin(self, request: MockRequest, owner: str | None, now: float) -> Reservation | MockResponse | None:
+        """None: not idempotent; a Reservation to complete; or the stored response to replay.
+
+        Keys belong to the tenant (an account's keys share them), not to one credential.
+        """
         value = request.headers.get(self.header)
         if value is None or request.method not in self.methods:
             return None
-        key = f"{principal_id}|{value}"
+        key = f"{owner}|{value}"
         fingerprint = hashlib.sha256(f"{request.method} {request.path}\n".encode() + request.body).hexdigest()
         existing = self.store.put_if_absent(SPACE, key, {"state": "running", "fingerprint": fingerprint},
                                             now + self.ttl, now)

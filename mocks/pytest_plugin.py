@@ -124,3 +124,32 @@ def _api_fixture(name: str):
 
 for _name in API_NAMES:
     globals()[f"_{_name}_fixture"] = _api_fixture(_name)
+
+
+# client verification ---------------------------------------------------------------------------
+
+@pytest.fixture
+def verify_client(tmp_path):
+    """Run a Python client function under generated fault schedules; fail the test with the shrunk one.
+
+        def sync(base_url: str, credentials: dict) -> None:   # raise (or sys.exit(1)) when the job failed
+            ...
+
+        def test_sync_survives_faults(verify_client):
+            verify_client(api="istockist", client=sync, examples=20)
+
+    The function runs in a forked process per schedule with the MOCKS_* variables set, against a
+    sandbox on a real port; the same properties as `mocks verify-client` decide. On failure the test
+    fails with the minimal schedule in plain words; its scenario file is written under tmp_path.
+    """
+    from mocks.verify.client import failure_text, verify_function
+
+    def run(api: str, client, *, examples: int = 20, seed: int | None = 0, timeout: float = 10.0,
+            shrink_seconds: float = 30.0):
+        outcome = verify_function(api, client, examples=examples, seed=seed, timeout=timeout,
+                                  scenario_dir=tmp_path, shrink_seconds=shrink_seconds)
+        if not outcome.passed:
+            pytest.fail(failure_text(outcome), pytrace=False)
+        return outcome
+
+    return run

@@ -19,9 +19,10 @@ class Lifecycle:
     initial: str | None
     transitions: dict[str, list[str]]
     invalid: str
+    same_state_ok: bool = True
 
     def check(self, current: Any, target: Any) -> None:
-        if current == target:
+        if current == target and self.same_state_ok:
             return
         if target not in self.transitions.get(current, []):
             raise MockError(self.invalid, f"{self.field} cannot change from '{current}' to '{target}'",
@@ -57,7 +58,8 @@ class ResourceType:
             defaults=dict(spec.get("defaults") or {}),
             timestamps=dict(spec.get("timestamps") or {}),
             lifecycle=Lifecycle(life["field"], life.get("initial"), life.get("transitions") or {},
-                                life.get("invalid", "conflict")) if life else None,
+                                life.get("invalid", "conflict"), life.get("same-state", "accept") == "accept")
+            if life else None,
             events=dict(spec.get("events") or {}),
             hidden=frozenset(spec.get("hidden") or ()),
             group_flag=group.get("flag"),

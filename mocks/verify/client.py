@@ -93,7 +93,7 @@ def verify_function(api: str, client: Callable[[str, dict[str, Any]], Any], *, e
     Returning counts as exit status 0, raising as 1. The function runs in a forked process with
     the MOCKS_* variables in its environment, so it may read MOCKS_LOCAL_URL and the like too.
     """
-    handlers = [Progress(stream, quiet=True)] if stream is not None else []
+    handlers = [Progress(stream)] if stream is not None else []
     return verify(api, FunctionLauncher(client), examples=examples, seed=seed, timeout=timeout,
                   scenario_dir=scenario_dir, handlers=handlers, shrink_seconds=shrink_seconds)
 

@@ -128,7 +128,7 @@ def explore(runner: Runner, facts: ApiFacts, *, client: str, examples: int, seed
 
 def _search(runner, plan: Plan, outcome: Outcome, verdict_of, emit: Emit, examples: int, seed: int,
             shrink_seconds: float, max_faults: int) -> Verdict | None:
-    memo: dict[Schedule, Verdict] = {}
+    memo: dict[Schedule, Verdict] = {Schedule(): outcome.probe}
     failing: list[Verdict] = []
     deadline = [float("inf")]
     number = [0]

@@ -178,14 +178,12 @@ def no_duplicate_effects(ev: Evidence) -> list[str]:
         if len(committed) < 2:
             continue
         copies = created_copies(group, ev.facts, ev.run.before, ev.run.after)
-        if copies is not None and copies < 2:
-            continue
-        count = copies if copies is not None else len(committed)
-        out.append(f"{group.label()} took effect {count} times: the final state holds {count} {op.resource}s "
-                   f"from one logical request ({', '.join(c.outcome for c in group.calls)}). Before repeating "
-                   f"a write whose answer was lost, make the retry safe: send an idempotency key if the API "
-                   f"supports one, otherwise look up whether the first attempt went through (e.g. by your own "
-                   f"reference) and only then send it again.")
+        left = f"; {copies} of them are in the final state" if copies is not None else ""
+        out.append(f"{group.label()} took effect {len(committed)} times from one logical request "
+                   f"({', '.join(c.outcome for c in group.calls)}): {len(committed)} {op.resource}s were "
+                   f"created{left}. Before repeating a write whose answer was lost, make the retry safe: send an "
+                   f"idempotency key if the API supports one, otherwise look up whether the first attempt went "
+                   f"through (e.g. by your own reference) and only then send it again.")
     return out
 
 
@@ -194,22 +192,24 @@ def reauthenticates(ev: Evidence) -> list[str]:
     facts = ev.facts
     if not facts.issued_schemes:
         return []
-    out = []
+    resent: str | None = None
+    abandoned: str | None = None
     rejected: dict[tuple[str, ...], Call] = {}
     for index, call in enumerate(ev.calls):
         token = facts.presented_token(call.headers)
-        if token is not None and token in rejected:
-            first = rejected.pop(token)
-            out.append(f"{call.label()} presented the same token that {first.label()} had been refused with "
-                       f"(401). A rejected token stays rejected: fetch a new one ({', '.join(sorted(facts.issuing))})"
-                       f" and use that.")
+        if token is not None and token in rejected and resent is None:
+            resent = (f"{call.label()} presented the same token that {rejected[token].label()} had been refused "
+                      f"with (401). A rejected token stays rejected: fetch a new one "
+                      f"({', '.join(sorted(facts.issuing))}) and use that.")
         if call.status == 401 and token is not None and call.operation not in facts.issuing:
-            if not any(c.operation in facts.issuing for c in ev.calls[index + 1:]):
-                out.append(f"{call.label()} was refused with 401 (token expired or revoked) and the client never "
-                           f"asked for a new token afterwards ({', '.join(sorted(facts.issuing))}). "
-                           f"Re-authenticate once and retry the request.")
-            rejected[token] = call
-    return out
+            first_rejection = not rejected
+            rejected.setdefault(token, call)
+            # A client may stop after a fresh token is refused too; it must try once.
+            if first_rejection and not any(c.operation in facts.issuing for c in ev.calls[index + 1:]):
+                abandoned = (f"{call.label()} was refused with 401 (token expired or revoked) and the client never "
+                             f"asked for a new token afterwards ({', '.join(sorted(facts.issuing))}). "
+                             f"Re-authenticate once and retry the request.")
+    return [m for m in (abandoned, resent) if m]
 
 
 @register("conforms-to-contract", "every request conforms to the contract")
@@ -244,8 +244,9 @@ def truthful_exit(ev: Evidence) -> list[str]:
         return []
     out = []
     for group in ev.writes():
-        if group.succeeded or effect_present(group, ev.facts, ev.run.before, ev.run.after):
-            continue
+        if (group.succeeded or any(c.committed_then_dropped for c in group.calls)
+                or effect_present(group, ev.facts, ev.run.before, ev.run.after)):
+            continue  # answered 2xx, carried out with its answer lost, or visible in the final state
         out.append(f"the client exited 0, but {group.label()} never succeeded (last answer: {group.last.outcome}) "
                    f"and its effect is not in the final state. Exit non-zero when the work could not be done.")
     return out
@@ -262,15 +263,23 @@ def survives_temporary_faults(ev: Evidence) -> list[str]:
     if not fired and not ev.run.schedule.throttle:
         return [f"the client exited {code} although no fault was injected. Check that it uses MOCKS_BASE_URL "
                 f"and the sandbox credentials (see its output below)."]
+    hint = next((f" Note: {g.label()} was carried out although its answer was lost, so its retry was answered "
+                 f"{g.last.status}; read that as success (or look the result up)." for g in ev.writes()
+                 if any(c.committed_then_dropped for c in g.calls) and not g.last.ok and g.last.status), "")
     return [f"the client exited {code} although every fault it met was temporary ({', '.join(fired) or 'throttle'}"
             f"): waiting and retrying would have got the work done. Retry dropped connections, 5xx, 429 and "
-            f"expired tokens a bounded number of times before giving up."]
+            f"expired tokens a bounded number of times before giving up.{hint}"]
 
 
 def _refused(call: Call, ev: Evidence) -> bool:
     if call.status in REFUSED:
         return True
-    if call.status == 401 and ev.facts.presented_token(call.headers) is None:
-        return True  # a static credential refused: nothing to renew
+    if call.status == 401:
+        token = ev.facts.presented_token(call.headers)
+        if token is None:
+            return True  # a static credential refused: nothing to renew
+        earlier = {ev.facts.presented_token(c.headers) for c in ev.calls if c.status == 401 and c.seq < call.seq}
+        if earlier - {None, token}:
+            return True  # a renewed token refused as well: the credentials themselves may be wrong
     wait = call.wait_asked()
     return call.status == 429 and wait is not None and wait > ev.run.budget

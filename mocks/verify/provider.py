@@ -29,6 +29,7 @@ from mocks.registry import load_contract
 from mocks.verify.provider_report import ProviderReport, ReportBuilder
 
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
+STATEFUL_FACTOR = 5  # stateful scenarios per --examples
 
 
 @dataclass
@@ -74,11 +75,17 @@ def options_from_args(args: argparse.Namespace) -> ProviderOptions:
 
 def run_cli(args: argparse.Namespace) -> int:
     options = options_from_args(args)
-    report = verify_provider(options, progress=lambda line: print(line, file=sys.stderr, flush=True))
+    _to_stderr(f"verify-provider: contracts/{options.api}.yaml against {options.base_url} "
+             f"({', '.join(options.phases)}; {options.examples} examples per operation)")
+    report = verify_provider(options, progress=_to_stderr)
     print(report.render())
     if args.junit:
         report.write_junit(args.junit)
     return 0 if report.passed else 1
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def verify_provider(options: ProviderOptions, *, progress: Callable[[str], None] | None = None) -> ProviderReport:
@@ -125,11 +132,15 @@ def schemathesis_config(options: ProviderOptions):
     config.update(seed=options.seed, max_failures=None)
     project = config.projects.override
     project.update(base_url=options.base_url, headers=dict(options.headers) or None, basic_auth=options.basic,
+                   continue_on_failure=True,
                    parameters=dict(options.parameters) or None)
     project.phases.update(phases=list(options.phases))
     project.checks.update(included_check_names=["all"])
     # No example database: a verification run must not depend on (or litter) the working directory.
     project.generation.update(max_examples=options.examples, database="none", modes=["positive", "negative"])
+    # A stateful example is a whole sequence of calls across the API, not one call of one operation.
+    project.phases.stateful.generation.update(max_examples=STATEFUL_FACTOR * options.examples, database="none",
+                                              modes=["positive", "negative"])
     return config
 
 

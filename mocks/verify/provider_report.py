@@ -62,14 +62,29 @@ class ProviderReport:
     cases: dict[str, int]  # phase -> test cases generated
     findings: list[Finding]
     errors: list[ErrorReport]
-    warnings: list[str]
+    refused: list[str]  # operations that answered every valid request with 401/403
     stop_reason: str
     running_time: float
 
     @property
+    def refused_everything(self) -> bool:
+        """Every tested operation refused every request: the credentials are wrong, nothing was really tested."""
+        return bool(self.tested) and set(self.tested) <= set(self.refused)
+
+    @property
     def passed(self) -> bool:
-        return not self.findings and not self.errors and bool(self.tested) and \
-            self.stop_reason in ("completed", "max_time")
+        return not self.findings and not self.errors and bool(self.tested) and not self.refused_everything \
+            and self.stop_reason in ("completed", "max_time")
+
+    @property
+    def warnings(self) -> list[str]:
+        if not self.refused or self.refused_everything:
+            return []
+        more = len(self.refused) - 5
+        shown = ", ".join(self.refused[:5]) + (f" and {more} more" if more > 0 else "")
+        return [(f"every valid request to {shown} was refused (401/403): check that the credentials may use "
+                f"{'them' if len(self.refused) > 1 else 'it'}, and pin tenant parameters (ids of what the "
+                "credentials may see) in schemathesis.toml ([parameters])")]
 
     def by_check(self) -> dict[str, list[Finding]]:
         grouped: dict[str, list[Finding]] = defaultdict(list)
@@ -94,6 +109,8 @@ class ProviderReport:
             lines.append(f"Warning: {warning}")
         lines.append("")
         grouped = self.by_check()
+        if grouped:
+            lines += ["Credentials in the curl commands below are shown as [Filtered].", ""]
         for check, findings in grouped.items():
             lines.append(f"[{check}] {len(findings)} failure{'s' if len(findings) != 1 else ''}")
             for n, finding in enumerate(findings, 1):
@@ -127,6 +144,9 @@ class ProviderReport:
                 why.append(f"{count} error{'s' if count != 1 else ''}")
             if not self.tested:
                 why.append("no operation could be tested")
+            if self.refused_everything:
+                why.append("the provider refused every request with 401/403: check the credentials "
+                           "(--header, --basic, --bearer)")
             if self.stop_reason not in ("completed", "max_time"):
                 why.append(f"the run stopped early ({self.stop_reason.replace('_', ' ')})")
             lines.append(f"FAILED: {'; '.join(why)}.")
@@ -176,7 +196,7 @@ class ReportBuilder:
         self.tested: set[str] = set()
         self.skipped: dict[str, str] = {}
         self.cases: Counter[str] = Counter()
-        self.statuses: dict[str, Counter[int]] = defaultdict(Counter)
+        self.statuses: dict[str, Counter[int]] = defaultdict(Counter)  # of valid (positive) requests
         self.findings: dict[tuple[str, Any], tuple[Finding, bool]] = {}
         self.errors: list[ErrorReport] = []
         self.stop_reason = "error"
@@ -232,14 +252,15 @@ class ReportBuilder:
                 self.skipped.setdefault(label, event.skip_reason or "skipped")
             return
         recorder = event.recorder
-        if event.phase != PhaseName.STATEFUL_TESTING:
-            self.tested.add(label)
-            self.skipped.pop(label, None)
         self.cases[event.phase.value] += len(recorder.cases)
         for case_id, node in recorder.cases.items():
+            operation = node.value.operation.label
+            self.tested.add(operation)
+            self.skipped.pop(operation, None)
             response = recorder.find_response(case_id=case_id)
-            if response is not None:
-                self.statuses[node.value.operation.label][response.status_code] += 1
+            meta = node.value.meta
+            if response is not None and (meta is None or meta.generation.mode.is_positive):
+                self.statuses[operation][response.status_code] += 1
         for case_id, checks in recorder.checks.items():
             for check in checks:
                 info = check.failure_info
@@ -265,21 +286,15 @@ class ReportBuilder:
     def _failure_count(self) -> int:
         return len(self.findings)
 
-    def _warnings(self) -> list[str]:
-        refused = sorted(op for op, statuses in self.statuses.items()
-                         if statuses and set(statuses) <= {401, 403})
-        if not refused:
-            return []
-        shown = ", ".join(refused[:5]) + (f" and {len(refused) - 5} more" if len(refused) > 5 else "")
-        return [(f"every request to {shown} was refused (401/403): check the credentials (--header, --basic, "
-                "--bearer) and pin tenant parameters in schemathesis.toml ([parameters])")]
+    def _refused(self) -> list[str]:
+        return sorted(op for op, statuses in self.statuses.items() if statuses and set(statuses) <= {401, 403})
 
     def report(self) -> ProviderReport:
         findings = sorted((f for f, _ in self.findings.values()), key=lambda f: (f.check, f.operation, f.title))
         return ProviderReport(
             api=self.api, base_url=self.base_url, seed=self.seed, phases=self.phases,
             tested=sorted(self.tested), skipped=dict(self.skipped), elsewhere=dict(self.elsewhere),
-            cases=dict(self.cases), findings=findings, errors=list(self.errors), warnings=self._warnings(),
+            cases=dict(self.cases), findings=findings, errors=list(self.errors), refused=self._refused(),
             stop_reason=self.stop_reason, running_time=self.running_time,
         )
 
