@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
@@ -34,7 +34,8 @@ class MockApp:
             return
         mock_request = MockRequest(
             method=scope["method"],
-            path=scope["path"],
+            # the raw path keeps %2F inside a segment; the router decodes each segment exactly once
+            path=scope["raw_path"].decode("latin-1") if scope.get("raw_path") else _quote(scope["path"]),
             query=parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True),
             headers=_headers(scope),
             body=await _body(receive),
@@ -82,6 +83,10 @@ def admin_needs_token(host: str) -> bool:
         return not ipaddress.ip_address(host).is_loopback
     except ValueError:
         return True
+
+
+def _quote(path: str) -> str:
+    return quote(path, safe="/:@!$&'()*+,;=-._~")
 
 
 def _headers(scope: Scope) -> dict[str, str]:

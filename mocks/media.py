@@ -97,7 +97,12 @@ def parse_xml(raw: bytes, schema: dict[str, Any]) -> Any:
         root = fromstring(raw, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except (ParseError, DefusedXmlException, ValueError) as exc:
         raise MockError("invalid_request", f"request body is not acceptable XML: {exc}") from None
-    return _from_element(root, schema)
+    except RecursionError:
+        raise MockError("invalid_request", "request body is nested too deeply") from None
+    try:
+        return _from_element(root, schema)
+    except RecursionError:
+        raise MockError("invalid_request", "request body is nested too deeply") from None
 
 
 def _from_element(element: Element, schema: dict[str, Any]) -> Any:

@@ -13,6 +13,7 @@ from mocks.templates import compile_template
 from mocks.types import Headers, MockError
 
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(s|sec|second|m|min|minute|h|hour|d|day)?\s*$")
+_HAS_WINDOW = re.compile(r"/\s*(\d|[a-z])")
 _UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600,
           "d": 86400, "day": 86400}
 
@@ -44,7 +45,7 @@ class Policy:
 
 def parse_rate(text: str) -> tuple[int, float | None]:
     """`5/min` -> (5, 60); `3/10s` -> (3, 10); `4` -> (4, None): a limit that keeps its window."""
-    match = _RATE.match(text) if "/" in text else None
+    match = _RATE.match(text) if _HAS_WINDOW.search(text) else None
     if match is None:
         if text.strip().isdigit():
             return int(text), None

@@ -55,20 +55,21 @@ class Router(Generic[T]):
         target = node.methods.get(method)
         if target is None and method == "HEAD":
             target = node.methods.get("GET")
-        return Match(target, params, tuple(sorted(node.methods)))
+        allowed = set(node.methods) | ({"HEAD"} if "GET" in node.methods else set())
+        return Match(target, params, tuple(sorted(allowed)))
 
 
 def _walk(node: _Node[T], segments: list[str], index: int, params: dict[str, str]) -> _Node[T] | None:
     if index == len(segments):
         return node if node.methods else None
-    segment = segments[index]
+    segment = unquote(segments[index])
     literal = node.literals.get(segment)
     if literal is not None:
         found = _walk(literal, segments, index + 1, params)
         if found is not None:
             return found
     if node.param is not None and segment:
-        params[node.param_name] = unquote(segment)
+        params[node.param_name] = segment
         found = _walk(node.param, segments, index + 1, params)
         if found is not None:
             return found

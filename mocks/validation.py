@@ -18,7 +18,8 @@ from mocks.types import MockError, MockRequest
 
 # Per the OpenAPI specification these header parameters are described elsewhere and ignored.
 _IGNORED_HEADERS = {"accept", "content-type", "authorization"}
-_INTEGER = re.compile(r"^-?[0-9]+$")
+_INTEGER = re.compile(r"-?[0-9]+")
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 _DEFAULT_STYLE = {"query": "form", "cookie": "form", "path": "simple", "header": "simple"}
 
 
@@ -137,14 +138,13 @@ def _coerce(param: _Parameter, raw: list[str]) -> Any:
 
 def _scalar(kind: str | None, text: str) -> Any:
     if kind == "integer":
-        if not _INTEGER.match(text):
+        if not _INTEGER.fullmatch(text):
             raise ValueError(f"'{text}' is not an integer")
         return int(text)
     if kind == "number":
-        try:
-            return float(text)
-        except ValueError:
-            raise ValueError(f"'{text}' is not a number") from None
+        if not _NUMBER.fullmatch(text):
+            raise ValueError(f"'{text}' is not a number")
+        return float(text)
     if kind == "boolean":
         if text in ("true", "false"):
             return text == "true"

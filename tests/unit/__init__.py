@@ -1,0 +1,1 @@
+"""Unit tests: one file per engine module, each test with a tiny inline contract or app."""
