@@ -120,8 +120,17 @@ def _serve(args: argparse.Namespace) -> int:
         raise ValueError(f"unknown API {', '.join(unknown)} (known: {', '.join(API_NAMES)})")
     ports = {}
     for name, port in _pairs(args.port, "--port"):
-        if not port.isdigit():
-            raise ValueError(f"--port {name}: '{port}' is not a port number")
+        if not port.isdigit() or int(port) > 65535:
+            raise ValueError(f"--port {name}: '{port}' is not a port number (0-65535; 0 picks a free one)")
+        api_name, _, listener = name.partition(".")
+        if api_name not in names:
+            raise ValueError(f"--port {name}: {api_name} is not being served (serving: {', '.join(names)})")
+        if listener:
+            from mocks.registry import load_contract
+
+            known = list(load_contract(api_name).listeners)
+            if listener not in known:
+                raise ValueError(f"--port {name}: {api_name} has no listener '{listener}' (has: {', '.join(known)})")
         ports[name] = int(port)
     sandbox = Sandbox.create(names, store=args.store, host=args.host, ports=ports, admin=not args.no_admin,
                              admin_token=args.admin_token,
@@ -149,7 +158,7 @@ def _scenarios(args: argparse.Namespace) -> int:
         width = max((len(s.name) for s in chosen), default=0)
         for scenario in chosen:
             print(f"{scenario.name:<{width}}  {scenario.api:<11}  {scenario.summary}")
-        print(f"\nLoad one with: mocks serve --scenario NAME, or POST /__mock/scenarios/NAME on the API's port.")
+        print("\nLoad one with: mocks serve --scenario NAME, or POST /__mock/scenarios/NAME on the API's port.")
         return 0
     chosen = [load_scenario(n) for n in args.check] if args.check else \
         [s for s in list_scenarios() if not args.api or s.api == args.api]

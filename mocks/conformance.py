@@ -23,11 +23,13 @@ class Problem:
 
 
 class ResponseChecker:
-    def __init__(self, contract: Contract) -> None:
+    def __init__(self, contract: Contract, listener: str | None = None) -> None:
         self.contract = contract
         self.router: Router[Operation] = Router()
+        tags = set((contract.listeners.get(listener) or {}).get("tags") or ()) if listener else set()
         for op in contract.operations:
-            self.router.add(op.method, op.path, op)
+            if not tags or tags & set(op.tags):
+                self.router.add(op.method, op.path, op)
         self._validators: dict[tuple[str, str, str], Any] = {}
 
     def check(self, method: str, path: str, status: int, headers: dict[str, str], body: bytes) -> list[Problem]:

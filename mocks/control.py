@@ -70,9 +70,9 @@ class Admin:
         return self._call("GET", "/deliveries")["deliveries"]
 
 
-def conformance_hook(api_name: str):
+def conformance_hook(api_name: str, listener: str | None = None):
     """An httpx response hook failing loudly when a mock answers something its contract does not allow."""
-    checker = ResponseChecker(load_contract(api_name))
+    checker = ResponseChecker(load_contract(api_name), listener)
 
     def check(response: httpx.Response) -> None:
         response.read()

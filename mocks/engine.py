@@ -45,6 +45,7 @@ class CompiledOperation:
     policies: list[Policy]
     error_template: str | None
     magic: list[dict[str, Any]]
+    requirements: list[tuple[Any, str, Any, str]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -106,6 +107,9 @@ class Api:
             policies=self.limiter.for_operation(op.id),
             error_template=op.spec.get("x-mock-error-template"),
             magic=op.spec.get("x-mock-magic") or [],
+            requirements=[(compile_template(r["value"]), "equals" if "equals" in r else "in",
+                           compile_template(r.get("equals", r.get("in"))), r["error"])
+                          for r in op.action.get("require") or []],
         )
         if scope_override:
             compiled.operation.action = {**op.action, "_scope": compile_template(scope_override)}
@@ -218,6 +222,8 @@ class Api:
         now = self.clock.now()
         principal, presented = self.auth.authenticate(op.security, request, now)
         trace.principal = principal
+        if compiled.requirements:
+            _require(compiled.requirements, _limit_context(request, path_params, principal))
         self._version(request, principal, trace)
         if compiled.policies:
             headers, trace.release = self.limiter.check(
@@ -397,8 +403,19 @@ class Api:
 _CHECKS_MAGIC_ITSELF = frozenset({"create", "update", "transition"})  # after their own preconditions
 
 
+def _require(requirements: list[tuple[Any, str, Any, str]], context: dict[str, Any]) -> None:
+    for value, relation, expected, error in requirements:
+        have, wanted = value(context), expected(context)
+        if relation == "equals":
+            ok = have is not None and str(have) == str(wanted)
+        else:
+            ok = have is not None and str(have) in {str(v) for v in (wanted or [])}
+        if not ok:
+            raise MockError(error, f"'{have}' is not allowed for this caller")
+
+
 def _limit_context(request: MockRequest, path: dict[str, str], principal: Principal | None) -> dict[str, Any]:
-    return {"path": path, "header": request.headers,
+    return {"path": path, "header": request.headers, "query": {k: v[0] for k, v in request.query.items() if v},
             "principal": {**principal.attributes, "id": principal.id} if principal else {}}
 
 

@@ -12,6 +12,7 @@ from mocks.types import ConnectionDropped
 
 class InProcessTransport(httpx.BaseTransport):
     def __init__(self, app) -> None:
+        self._app = app
         self._inner = httpx.ASGITransport(app=app)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="mocks-in-process", daemon=True)
@@ -30,6 +31,10 @@ class InProcessTransport(httpx.BaseTransport):
         return httpx.Response(response.status_code, headers=response.headers, content=body, request=request)
 
     def close(self) -> None:
+        api = getattr(self._app, "api", None)
+        if api is not None and self._loop.is_running():
+            # background work (webhook delivery) started on this loop ends with it
+            asyncio.run_coroutine_threadsafe(api.stop(), self._loop).result(timeout=10)
         if self._loop.is_running():
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=5)

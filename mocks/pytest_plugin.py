@@ -21,8 +21,8 @@ import pytest
 from mocks.app import MockApp
 from mocks.control import Admin, auth_headers, conformance_hook
 from mocks.engine import Api
-from mocks.registry import API_NAMES, load_api
 from mocks.inprocess import in_process_client
+from mocks.registry import API_NAMES, load_api
 
 
 @dataclass
@@ -59,7 +59,7 @@ def in_process(name: str, *, validate: bool = True, listener: str | None = None,
     api = api or load_api(name)
     app = MockApp(api, listener or api.primary_listener)
     base = "http://mock.test"
-    hooks = {"response": [conformance_hook(name)]} if validate else {}
+    hooks = {"response": [conformance_hook(name, listener or api.primary_listener)]} if validate else {}
     client = in_process_client(app, base_url=base, event_hooks=hooks)
     admin = Admin(in_process_client(MockApp(api, api.primary_listener), base_url=base))
     return MockHandle(name, api, base, client, admin, {listener or api.primary_listener: base})

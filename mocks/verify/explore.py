@@ -156,9 +156,36 @@ def _search(runner, plan: Plan, outcome: Outcome, verdict_of, emit: Emit, exampl
     try:
         hypothesis_seed(seed)(example)()
     except _Failed as failed:
-        return failed.verdict
-    except Exception:  # noqa: BLE001 - Hypothesis reports flakiness as its own errors: keep our smallest
+        found = failed.verdict
+    except Exception:  # Hypothesis reports flakiness as its own errors: keep our smallest
         if not failing:
             raise
-        return min(failing, key=lambda v: (len(v.run.schedule), v.run.elapsed))
-    return None
+        found = min(failing, key=lambda v: (len(v.run.schedule), v.run.elapsed))
+    else:
+        return None
+    return _drop_unneeded(found, memo, verdict_of, emit, number, outcome)
+
+
+def _drop_unneeded(found: Verdict, memo: dict[Schedule, Verdict], verdict_of, emit: Emit, number: list[int],
+                   outcome: Outcome) -> Verdict:
+    """A last, cheap pass when shrinking ran out of time: leave out each fault that is not needed."""
+    changed = True
+    while changed and len(found.run.schedule) > 1:
+        changed = False
+        for smaller in _one_less(found.run.schedule):
+            verdict = memo.get(smaller)
+            if verdict is None:
+                verdict = memo[smaller] = verdict_of(smaller)
+                number[0] += 1
+                outcome.shrink_runs += 1
+                emit(ExampleDone(number[0], "shrink", verdict))
+            if verdict.failed:
+                found, changed = verdict, True
+                break
+    return found
+
+
+def _one_less(schedule: Schedule) -> list[Schedule]:
+    smaller = [Schedule(schedule.faults, None)] if schedule.throttle else []
+    return smaller + [Schedule(schedule.faults[:i] + schedule.faults[i + 1:], schedule.throttle)
+                      for i in range(len(schedule.faults))]

@@ -6,6 +6,7 @@ act on, and `judge` turns them into typed `Violation`s carrying the property's t
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -22,6 +23,7 @@ HOT_RUN = 3  # that many hot retries in a row make a hot loop
 WAIT_TOLERANCE = 0.05  # seconds of measurement slack when checking Retry-After
 REFUSED = frozenset({400, 402, 403, 409, 415, 422})  # answers after which a client may give up
 MAX_REPORTED = 3
+MAX_REQUESTS = 1000  # the journal keeps 2000 exchanges
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,8 @@ def judge(run: Run, facts: ApiFacts) -> list[Violation]:
 
 def runaway(calls: list[Call]) -> str | None:
     """While a client runs: a reason to stop it now (it is retrying far past any sensible bound)."""
+    if len(calls) > MAX_REQUESTS:
+        return f"stopped after {len(calls)} requests, far more than any run needs"
     for group in logical_requests(calls):
         for chain in retry_chains(group):
             if len(chain) > RETRY_LIMIT + 4 and chain[-1].transient_failure:
@@ -95,9 +99,9 @@ def finishes_in_time(ev: Evidence) -> list[str]:
     if not ev.run.timed_out:
         return []
     last = ev.calls[-1].label() if ev.calls else "no request at all"
-    return [f"the client was still running after {ev.run.budget:g} s (the time budget, --timeout) and was "
-            f"stopped; its last request was {last}. Bound the time spent retrying and waiting, and give up "
-            f"with a non-zero exit status when the budget (MOCKS_TIMEOUT) runs out."]
+    return [(f"the client was still running after {ev.run.budget:g} s (the time budget, --timeout) and was "
+             f"stopped; its last request was {last}. Bound the time spent retrying and waiting, and give up "
+             f"with a non-zero exit status when the budget (MOCKS_TIMEOUT) runs out.")]
 
 
 @register("waits-as-told", "waits as told (Retry-After, rate-limit reset)")
@@ -123,8 +127,8 @@ def waits_as_told(ev: Evidence) -> list[str]:
 
 @register("bounded-retries", "retries are bounded and back off")
 def bounded_retries(ev: Evidence) -> list[str]:
-    out = [f"the verifier {ev.run.stopped}: the client retries without bound. Give up after a few attempts "
-           f"(e.g. 5) with a non-zero exit status."] if ev.run.stopped else []
+    out = [(f"the verifier {ev.run.stopped}: the client retries without bound. Give up after a few attempts "
+            f"(e.g. 5) with a non-zero exit status.")] if ev.run.stopped else []
     for group in ev.logicals:
         for chain in retry_chains(group):
             if len(chain) > RETRY_LIMIT and not ev.run.stopped:
@@ -132,7 +136,7 @@ def bounded_retries(ev: Evidence) -> list[str]:
                 out.append(f"{group.label()} was attempted {len(chain)} times in a row after failures "
                            f"({outcomes}, ...). Bound the retries (e.g. 5 attempts), then give up.")
             hot = 0
-            for previous, retry in zip(chain, chain[1:]):
+            for previous, retry in itertools.pairwise(chain):
                 told = previous.wait_asked()
                 hot = hot + 1 if retry.arrived - previous.answered < HOT_GAP and not told else 0
                 if hot >= HOT_RUN:
@@ -261,14 +265,14 @@ def survives_temporary_faults(ev: Evidence) -> list[str]:
     if set(fired) & REFUSALS or any(_refused(call, ev) for call in ev.calls):
         return []
     if not fired and not ev.run.schedule.throttle:
-        return [f"the client exited {code} although no fault was injected. Check that it uses MOCKS_BASE_URL "
-                f"and the sandbox credentials (see its output below)."]
+        return [(f"the client exited {code} although no fault was injected. Check that it uses MOCKS_BASE_URL "
+                 f"and the sandbox credentials (see its output below).")]
     hint = next((f" Note: {g.label()} was carried out although its answer was lost, so its retry was answered "
                  f"{g.last.status}; read that as success (or look the result up)." for g in ev.writes()
                  if any(c.committed_then_dropped for c in g.calls) and not g.last.ok and g.last.status), "")
-    return [f"the client exited {code} although every fault it met was temporary ({', '.join(fired) or 'throttle'}"
-            f"): waiting and retrying would have got the work done. Retry dropped connections, 5xx, 429 and "
-            f"expired tokens a bounded number of times before giving up.{hint}"]
+    return [(f"the client exited {code} although every fault it met was temporary "
+             f"({', '.join(fired) or 'throttle'}): waiting and retrying would have got the work done. Retry dropped "
+             f"connections, 5xx, 429 and expired tokens a bounded number of times before giving up.{hint}")]
 
 
 def _refused(call: Call, ev: Evidence) -> bool:

@@ -75,8 +75,8 @@ def summary(outcome: Outcome) -> str:
             lines += ["", "Replay it by hand (QA):",
                       f"  mocks serve {outcome.api} --scenario {outcome.scenario}   # then run the client against it",
                       f"  mocks scenarios --check {outcome.scenario}             # the faults fire as recorded"]
-        lines += ["Reproduce this search:", f"  mocks verify-client {outcome.api} --seed {outcome.seed} "
-                  f"--examples {outcome.examples} -- {outcome.client}"]
+        lines += ["Reproduce this search:", (f"  mocks verify-client {outcome.api} --seed {outcome.seed} "
+                                             f"--examples {outcome.examples} -- {outcome.client}")]
     return "\n".join(lines)
 
 

@@ -20,7 +20,7 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from mocks.verify.environment import client_environment, credentials_of
 from mocks.verify.schedules import Schedule
@@ -64,7 +64,7 @@ class Launcher(Protocol):
 
 class _Output:
     def __init__(self) -> None:
-        self.file = tempfile.TemporaryFile()
+        self.file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by text(), once the client is done
 
     def text(self) -> str:
         self.file.seek(0)
@@ -178,7 +178,7 @@ class Runner:
         self.env: dict[str, str] = {}
         self._limits: list[tuple[Any, int, float, bool]] = []
 
-    def __enter__(self) -> Runner:
+    def __enter__(self) -> Self:
         from mocks.registry import load_contract
         from mocks.server import Sandbox
 
@@ -191,7 +191,7 @@ class Runner:
         self._limits = [(p, p.limit, p.window, p.enabled) for p in self.api.limiter.policies]
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         if self.sandbox is not None:
             self.sandbox.shutdown()
             self.sandbox = None

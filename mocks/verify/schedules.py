@@ -32,7 +32,7 @@ KINDS: dict[str, tuple[int, bool]] = {
 }
 REFUSALS = frozenset({"conflict", "decline", "outage", "exhausted"})  # after these a client may give up
 EXHAUSTED_WAIT = 3600
-THROTTLES = ("4/s", "3/2s")
+THROTTLES = ("5/s", "3/s")
 
 
 @dataclass(frozen=True, slots=True)

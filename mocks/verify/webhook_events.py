@@ -53,6 +53,7 @@ class Event:
     type: str
     subject: str  # "order A": what the event is about, in plain words
     data: dict[str, Any]
+    at: datetime  # when it happened; envelopes rendered later (duplicates) carry later timestamps
     id: str | None = None  # the event id, when the API has one
     key: str = ""  # identity used to recognise the event in the handler's state report
     predecessors: list[int] = field(default_factory=list)  # events about the same subject that come first
@@ -109,7 +110,7 @@ class EventSource:
             when = start + timedelta(seconds=index)
             data = self._data(example, subject, step, when)
             label = f"{subject['noun']} {_letters(number)}"
-            event = Event(index, event_type, label, data,
+            event = Event(index, event_type, label, data, when,
                           predecessors=[index - s for s in range(step, 0, -1)])
             if self.id_field is not None:
                 event.id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
@@ -136,7 +137,7 @@ class EventSource:
         stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
         if self.envelope is None:  # the payload is the whole body (Lagerkoll)
             payload = {**copy.deepcopy(example), **subject["ids"]}
-            store = payload.get("storeId")
+            store = payload.get("storeId")  # callbacks name the store's group too (APIS.md, public docs)
             if store is not None and "storeGroupId" not in payload:
                 group = self.fixtures.tenant_attributes(str(store)).get("storeGroupId")
                 if group is not None:
@@ -174,8 +175,7 @@ class EventSource:
             if copy_number:  # the same payload, serialized another way: keys in reverse order
                 data = dict(reversed(list(data.items())))
             return dump_json(data)
-        base = datetime.strptime(event.data.get("updatedAt") or "2025-01-01T00:00:00Z", "%Y-%m-%dT%H:%M:%SZ")
-        now = base.replace(tzinfo=UTC) + timedelta(seconds=copy_number * 30)
+        now = event.at + timedelta(seconds=copy_number * 30)
         if tampered:  # the body that was signed, changed afterwards (its timestamp moved by a second)
             now += timedelta(seconds=1)
         context = {"event": {"id": event.id, "type": event.type, "data": event.data},
