@@ -7,6 +7,7 @@ or its attempts run out, so a receiver that comes back within the retry horizon 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -156,10 +157,8 @@ class WebhookDispatcher:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - shutting down
-                pass
             self._task = None
 
     async def _work(self) -> None:

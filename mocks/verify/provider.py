@@ -131,9 +131,9 @@ def schemathesis_config(options: ProviderOptions):
     config = SchemathesisConfig.discover()
     config.update(seed=options.seed, max_failures=None)
     project = config.projects.override
+    # continue_on_failure: one run should report every problem it meets, not stop at the first per operation.
     project.update(base_url=options.base_url, headers=dict(options.headers) or None, basic_auth=options.basic,
-                   continue_on_failure=True,
-                   parameters=dict(options.parameters) or None)
+                   parameters=dict(options.parameters) or None, continue_on_failure=True)
     project.phases.update(phases=list(options.phases))
     project.checks.update(included_check_names=["all"])
     # No example database: a verification run must not depend on (or litter) the working directory.
@@ -162,14 +162,10 @@ def schemathesis_document(contract: Contract) -> tuple[dict[str, Any], dict[str,
                 real = [s for s in servers if not s.get("x-mock-server")] or servers
                 elsewhere[operation.get("operationId", f"{method.upper()} {raw_path}")] = real[0].get("url", "?")
     document = _without_mock_keys(contract.document)
-    document["servers"] = [s for s in document.get("servers", []) if not _is_mock_server(contract, s)] or \
-        document.get("servers", [])
+    real_servers = [s for s in contract.document.get("servers", []) if not s.get("x-mock-server")]
+    if real_servers:
+        document["servers"] = _without_mock_keys(real_servers)
     return document, elsewhere
-
-
-def _is_mock_server(contract: Contract, server: dict[str, Any]) -> bool:
-    return any(s.get("x-mock-server") and s.get("url") == server.get("url")
-               for s in contract.document.get("servers", []))
 
 
 def _without_mock_keys(node: Any) -> Any:
