@@ -251,8 +251,10 @@ def deliveries(app: MockApp, request: MockRequest, params: dict[str, str]) -> Mo
 def scenarios(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
     from mocks.scenarios import list_scenarios
 
-    return json_response(200, {"scenarios": [{"name": s.name, "api": s.api, "summary": s.summary}
-                                             for s in list_scenarios() if s.api == app.api.name]})
+    problems: list[str] = []
+    found = [{"name": s.name, "api": s.api, "summary": s.summary}
+             for s in list_scenarios(problems=problems) if s.api == app.api.name]
+    return json_response(200, {"scenarios": found, "unreadable": problems})
 
 
 @route("POST", "/scenarios/{name}")

@@ -86,6 +86,10 @@ def _parser() -> argparse.ArgumentParser:
     provider.add_argument("--examples", type=int, default=20, help="examples per operation (default 20)")
     provider.add_argument("--phases", default="examples,coverage,fuzzing,stateful",
                           help="Schemathesis phases (default: all)")
+    provider.add_argument("--parameter", action="append", default=[], metavar="NAME=VALUE",
+                          help="pin a parameter, e.g. path.companyId=1a00… (the tenant the credentials may see)")
+    provider.add_argument("--operation", action="append", default=[], metavar="OPERATION_ID",
+                          help="only this operation (repeatable)")
     provider.add_argument("--seed", type=int)
     provider.add_argument("--junit", metavar="FILE")
     provider.set_defaults(run=_verify("provider"))
@@ -140,6 +144,8 @@ def _serve(args: argparse.Namespace) -> int:
         if api_name not in sandbox.apis:
             raise ValueError(f"--limit {target}: {api_name} is not being served")
         sandbox.apis[api_name].configure_limit(rate, policy or None)
+    for api in sandbox.apis.values():
+        api.limiter.keep_as_baseline()  # a reset or a scenario goes back to these limits
     for scenario in args.scenario:
         from mocks.scenarios import apply_scenario, load_scenario
 
@@ -154,12 +160,15 @@ def _scenarios(args: argparse.Namespace) -> int:
     from mocks.scenarios import list_scenarios, load_scenario
 
     if args.check is None:
-        chosen = [s for s in list_scenarios() if not args.api or s.api == args.api]
+        problems: list[str] = []
+        chosen = [s for s in list_scenarios(problems=problems) if not args.api or s.api == args.api]
         width = max((len(s.name) for s in chosen), default=0)
         for scenario in chosen:
             print(f"{scenario.name:<{width}}  {scenario.api:<11}  {scenario.summary}")
+        for problem in problems:
+            print(f"unreadable: {problem}", file=sys.stderr)
         print("\nLoad one with: mocks serve --scenario NAME, or POST /__mock/scenarios/NAME on the API's port.")
-        return 0
+        return 1 if problems else 0
     chosen = [load_scenario(n) for n in args.check] if args.check else \
         [s for s in list_scenarios() if not args.api or s.api == args.api]
     failed = 0

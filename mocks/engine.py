@@ -136,6 +136,8 @@ class Api:
         self.faults.clear()
         self.events.history.clear()
         self.webhooks.clear()
+        self.limiter.restore()
+        self._refresh_policies()
         if seed:
             self.seed()
 
@@ -181,9 +183,12 @@ class Api:
         if enabled is not None:
             for p in chosen:
                 p.enabled = bool(enabled)
+        self._refresh_policies()
+        return chosen
+
+    def _refresh_policies(self) -> None:
         for compiled in self.operations.values():
             compiled.policies = self.limiter.for_operation(compiled.operation.id)
-        return chosen
 
     async def start(self) -> None:
         """Start background work (webhook delivery) when a server starts."""
@@ -222,12 +227,13 @@ class Api:
         now = self.clock.now()
         principal, presented = self.auth.authenticate(op.security, request, now)
         trace.principal = principal
+        early = self._early_context(request, path_params, principal) if compiled.requirements or compiled.policies \
+            else None
         if compiled.requirements:
-            _require(compiled.requirements, _limit_context(request, path_params, principal))
+            _require(compiled.requirements, early)
         self._version(request, principal, trace)
         if compiled.policies:
-            headers, trace.release = self.limiter.check(
-                compiled.policies, _limit_context(request, path_params, principal), now, request.client)
+            headers, trace.release = self.limiter.check(compiled.policies, early, now, request.client)
             trace.headers.extend(headers)
         fault = self.faults.pick(op.id, request, principal) or _preferred(request)
         trace.fault = fault
@@ -291,6 +297,18 @@ class Api:
                             f"unknown API version '{version}'; known: {', '.join(self.versions['known'])}",
                             field=header)
         trace.headers.append((header, str(version)))
+
+    def _early_context(self, request: MockRequest, path: dict[str, str], principal: Principal | None) -> dict:
+        """What preconditions and rate-limit keys may read: the request as sent, before validation."""
+        source = self.scope_source
+        if source.get("in") == "path":
+            scope = path.get(source["name"])
+        elif source.get("in") == "header":
+            scope = request.header(source["name"])
+        else:
+            scope = principal.default_scope if principal else None
+        return {"path": path, "header": request.headers, "query": {k: v[0] for k, v in request.query.items() if v},
+                "principal": {**principal.attributes, "id": principal.id} if principal else {}, "scope": scope}
 
     def _validate(self, compiled: CompiledOperation, exchange: Exchange, path_params: dict[str, str]) -> None:
         values, problems = compiled.validator.parameters_of(exchange.request, path_params)
@@ -414,9 +432,6 @@ def _require(requirements: list[tuple[Any, str, Any, str]], context: dict[str, A
             raise MockError(error, f"'{have}' is not allowed for this caller")
 
 
-def _limit_context(request: MockRequest, path: dict[str, str], principal: Principal | None) -> dict[str, Any]:
-    return {"path": path, "header": request.headers, "query": {k: v[0] for k, v in request.query.items() if v},
-            "principal": {**principal.attributes, "id": principal.id} if principal else {}}
 
 
 def _preferred(request: MockRequest) -> Fault | None:

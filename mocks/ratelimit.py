@@ -69,9 +69,18 @@ class Limiter:
             )
             for p in contract.extension("rate-limits") or []
         ]
+        self._baseline = [(p.limit, p.window, p.enabled) for p in self.policies]
         self._by_operation: dict[str, list[Policy]] = {
             op.id: [p for p in self.policies if p.applies_to(op)] for op in contract.operations
         }
+
+    def keep_as_baseline(self) -> None:
+        """What `restore` goes back to: the contract's values, or the start-up overrides (--limit)."""
+        self._baseline = [(p.limit, p.window, p.enabled) for p in self.policies]
+
+    def restore(self) -> None:
+        for policy, (limit, window, enabled) in zip(self.policies, self._baseline, strict=True):
+            policy.limit, policy.window, policy.enabled = limit, window, enabled
 
     def for_operation(self, operation_id: str) -> list[Policy]:
         return [p for p in self._by_operation.get(operation_id, ()) if p.enabled]

@@ -17,9 +17,10 @@ from mocks.fixtures import FIXTURES_DIR
 
 SCENARIOS_DIR = FIXTURES_DIR / "scenarios"
 _TOP = {"api", "description", "reset", "seed", "limits", "clock", "faults", "steps", "expect"}
-_STEP = {"request", "expect", "note"}
+_STEP = {"request", "expect", "note", "save", "clock"}
 _REQUEST = {"method", "path", "as", "scope", "headers", "json", "body", "query", "listener", "repeat"}
-_EXPECT = {"status", "headers", "body", "dropped", "min_seconds"}
+_EXPECT = {"status", "headers", "body", "dropped"}
+_CLOCK = {"freeze", "set", "advance"}
 
 
 class ScenarioError(ValueError):
@@ -58,8 +59,17 @@ def scenario_path(name: str, directory: Path | None = None) -> Path:
     return (directory or SCENARIOS_DIR) / f"{name}.yaml"
 
 
-def list_scenarios(directory: Path | None = None) -> list[Scenario]:
-    return [load_scenario(p) for p in sorted((directory or SCENARIOS_DIR).glob("*.yaml"))]
+def list_scenarios(directory: Path | None = None, problems: list[str] | None = None) -> list[Scenario]:
+    """Every loadable scenario; with `problems`, broken files are reported there instead of raising."""
+    found = []
+    for path in sorted((directory or SCENARIOS_DIR).glob("*.yaml")):
+        try:
+            found.append(load_scenario(path))
+        except ScenarioError as exc:
+            if problems is None:
+                raise
+            problems.append(str(exc))
+    return found
 
 
 def load_scenario(name: str | Path, directory: Path | None = None) -> Scenario:
@@ -100,19 +110,44 @@ def parse_scenario(text: str, source: str, name: str) -> Scenario:
             parse_fault(spec)
         except FaultError as exc:
             check.fail(check.item(node, "faults", index), f"faults[{index}]", str(exc))
+    if "reset" in data and not isinstance(data["reset"], bool):
+        check.fail(check.child(node, "reset"), "reset", "must be true or false")
+    api = _api_facts(data["api"])
+    for index, spec in enumerate(data.get("faults") or []):
+        problem = api.fault_problem(spec)
+        if problem:
+            check.fail(check.item(node, "faults", index), f"faults[{index}]", problem)
     for index, spec in enumerate(data.get("limits") or []):
-        if not isinstance(spec, dict) or "rate" not in spec or set(spec) - {"rate", "policy", "enabled"}:
-            check.fail(check.item(node, "limits", index), f"limits[{index}]",
-                       "takes {rate: '5/min', policy?: name, enabled?: bool}")
+        where = check.item(node, "limits", index)
+        if (not isinstance(spec, dict) or not {"rate", "enabled"} & set(spec)
+                or set(spec) - {"rate", "policy", "enabled"}):
+            check.fail(where, f"limits[{index}]", "takes {rate: '5/min', policy?: name} or {policy: name, enabled: bool}")
+        problem = api.limit_problem(spec)
+        if problem:
+            check.fail(where, f"limits[{index}]", problem)
     for index, spec in enumerate(data.get("clock") or []):
-        if not isinstance(spec, dict) or not set(spec) or set(spec) - {"freeze", "set", "advance"}:
-            check.fail(check.item(node, "clock", index), f"clock[{index}]",
-                       "takes {freeze: bool}, {set: unix seconds} or {advance: seconds}")
+        problem = _clock_problem(spec)
+        if problem:
+            check.fail(check.item(node, "clock", index), f"clock[{index}]", problem)
     steps = data.get("steps") or data.get("expect") or []
     for index, step in enumerate(steps):
         where = check.item(node, "steps" if "steps" in data else "expect", index)
+        if isinstance(step, dict) and set(step) <= {"clock", "note"} and "clock" in step:
+            problem = _clock_problem(step["clock"])
+            if problem:
+                check.fail(where, f"steps[{index}].clock", problem)
+            continue
         if not isinstance(step, dict) or set(step) - _STEP or "request" not in step:
-            check.fail(where, f"steps[{index}]", "a step is {request: {...}, expect: {...}, note?: text}")
+            check.fail(where, f"steps[{index}]", "a step is {request: {...}, expect?: {...}, save?: {...}, "
+                                                 "note?: text}, or {clock: {advance: seconds}}")
+        if step.get("save") is not None and (not isinstance(step["save"], dict)
+                                             or not all(isinstance(v, str) for v in step["save"].values())):
+            check.fail(where, f"steps[{index}].save", "maps names to response fields, e.g. {token: body.access_token}")
+        if isinstance(step["request"], dict) and step["request"].get("as") is not None \
+                and str(step["request"]["as"]) not in api.principals:
+            check.fail(where, f"steps[{index}].request.as",
+                       f"no sandbox principal '{step['request']['as']}' in {data['api']} "
+                       f"(known: {', '.join(api.principals)})")
         if not isinstance(step["request"], dict):
             check.fail(where, f"steps[{index}].request", "must be a mapping with at least 'path'")
         if step.get("expect") is not None and not isinstance(step["expect"], dict):
@@ -126,6 +161,68 @@ def parse_scenario(text: str, source: str, name: str) -> Scenario:
         reset=bool(data.get("reset", True)), seed=data.get("seed") or {}, limits=data.get("limits") or [],
         clock=data.get("clock") or [], faults=data.get("faults") or [], steps=steps,
     )
+
+
+def _clock_problem(spec: Any) -> str | None:
+    if not isinstance(spec, dict) or not spec or set(spec) - _CLOCK:
+        return "takes {freeze: bool}, {set: unix seconds} or {advance: seconds}"
+    for key in ("set", "advance"):
+        if key in spec and (isinstance(spec[key], bool) or not isinstance(spec[key], (int, float))):
+            return f"{key} takes a number of seconds, got {spec[key]!r}"
+    if "advance" in spec and spec["advance"] < 0:
+        return "the clock only moves forward: advance takes seconds >= 0"
+    return None
+
+
+@dataclass(slots=True)
+class _ApiFacts:
+    """What a scenario may name in one API: operations, error codes, limit policies, principals."""
+
+    operations: set[str]
+    codes: dict[str, int]
+    policies: set[str]
+    principals: list[str]
+
+    def fault_problem(self, spec: Any) -> str | None:
+        try:
+            fault = parse_fault(spec)
+        except FaultError as exc:
+            return str(exc)
+        if fault.operation is not None and fault.operation not in self.operations:
+            return f"no operation '{fault.operation}' (known: {', '.join(sorted(self.operations))})"
+        respond = fault.respond or {}
+        if respond.get("code") is not None and respond["code"] not in self.codes:
+            return f"no error code '{respond['code']}' (declared: {', '.join(self.codes)})"
+        status = respond.get("status")
+        if respond.get("code") is None and status is not None and not 200 <= int(status) < 300 \
+                and int(status) not in self.codes.values():
+            return f"no declared response with status {status}"
+        return None
+
+    def limit_problem(self, spec: dict[str, Any]) -> str | None:
+        from mocks.ratelimit import parse_rate
+
+        if spec.get("policy") is not None and spec["policy"] not in self.policies:
+            return f"no policy '{spec['policy']}' (known: {', '.join(sorted(self.policies))})"
+        if spec.get("rate") is not None:
+            try:
+                parse_rate(str(spec["rate"]))
+            except ValueError as exc:
+                return str(exc)
+        if "enabled" in spec and not isinstance(spec["enabled"], bool):
+            return "enabled must be true or false"
+        return None
+
+
+def _api_facts(name: str) -> _ApiFacts:
+    from mocks.fixtures import load_fixtures
+    from mocks.registry import load_contract
+
+    contract = load_contract(name)
+    codes = {code: int(entry["status"]) for code, entry in (contract.extension("errors") or {}).get("codes", {}).items()}
+    return _ApiFacts({op.id for op in contract.operations}, codes,
+                     {p["name"] for p in contract.extension("rate-limits") or []},
+                     [c.principal.id for c in load_fixtures(name).credentials])
 
 
 class _Checker:
@@ -158,8 +255,7 @@ def apply_scenario(scenario: Scenario, apis: dict[str, Any]) -> dict[str, Any]:
         raise ScenarioError(f"{scenario.source}: scenario is for {scenario.api}, which is not being served")
     if scenario.reset:
         api.reset()
-        for policy in api.limiter.policies:
-            policy.enabled = True
+        api.clock.reset()
     for name, items in (scenario.seed.get("resources") or {}).items():
         resource = api.resources.get(name)
         if resource is None:
@@ -175,12 +271,7 @@ def apply_scenario(scenario: Scenario, apis: dict[str, Any]) -> dict[str, Any]:
         except KeyError:
             raise ScenarioError(f"{scenario.source}: limits: no policy '{spec.get('policy')}' in {api.name}") from None
     for step in scenario.clock:
-        if "freeze" in step:
-            api.clock.freeze() if step["freeze"] else api.clock.unfreeze()
-        if "set" in step:
-            api.clock.set(float(step["set"]))
-        if "advance" in step:
-            api.clock.advance(float(step["advance"]))
+        apply_clock(api.clock, step)
     installed = []
     for spec in scenario.faults:
         try:
@@ -200,14 +291,25 @@ class StepOutcome:
 
 
 def run_steps(scenario: Scenario, api, clients: dict[str, Any]) -> list[StepOutcome]:
-    """Replay the scenario's steps with httpx clients (one per listener name); what each step saw."""
+    """Replay the scenario's steps with httpx clients (one per listener name); what each step saw.
+
+    A `clock` step moves the API's clock; `save` keeps response fields for later steps, which
+    use them as `{saved.NAME}` in their path, query, headers and bodies.
+    """
     import httpx
 
     from mocks.control import auth_headers
+    from mocks.templates import compile_template, lookup
 
     outcomes = []
+    saved: dict[str, Any] = {}
     for index, step in enumerate(scenario.steps):
-        request, expect = step["request"], step.get("expect") or {}
+        if "clock" in step:
+            apply_clock(api.clock, step["clock"])
+            outcomes.append(StepOutcome(index, f"clock {step['clock']}", True, "clock moved"))
+            continue
+        request = compile_template(step["request"])({"saved": saved})
+        expect = step.get("expect") or {}
         method = request.get("method", "GET").upper()
         headers = {}
         if request.get("as") is not None or request.get("scope") is not None:
@@ -224,8 +326,32 @@ def run_steps(scenario: Scenario, api, clients: dict[str, Any]) -> list[StepOutc
                 response, dropped = None, f"{type(exc).__name__}"
             else:
                 dropped = None
-        outcomes.append(StepOutcome(index, label, *_judge(expect, response, dropped)))
+        outcome = StepOutcome(index, label, *_judge(expect, response, dropped))
+        if step.get("save") and response is not None:
+            answer = {"body": _json_or_text(response), "headers": dict(response.headers),
+                      "status": response.status_code}
+            for name, where in step["save"].items():
+                saved[name] = lookup(answer, where)
+                if saved[name] is None:
+                    outcome = StepOutcome(index, label, False, f"{outcome.detail}; nothing at {where} to save")
+        outcomes.append(outcome)
     return outcomes
+
+
+def apply_clock(clock, step: dict[str, Any]) -> None:
+    if "freeze" in step:
+        clock.freeze() if step["freeze"] else clock.unfreeze()
+    if "set" in step:
+        clock.set(float(step["set"]))
+    if "advance" in step:
+        clock.advance(float(step["advance"]))
+
+
+def _json_or_text(response) -> Any:
+    try:
+        return response.json() if response.content else None
+    except ValueError:
+        return response.text
 
 
 def _judge(expect: dict[str, Any], response, dropped: str | None) -> tuple[bool, str]:
@@ -241,10 +367,7 @@ def _judge(expect: dict[str, Any], response, dropped: str | None) -> tuple[bool,
         if have is None or (wanted is not True and str(wanted) != have):
             problems.append(f"header {name}: {have!r}, expected {'present' if wanted is True else wanted!r}")
     if "body" in expect:
-        try:
-            body = response.json() if response.content else None
-        except ValueError:
-            body = response.text
+        body = _json_or_text(response)
         if not _contains(body, expect["body"]):
             problems.append(f"body {str(body)[:200]} does not contain {expect['body']}")
     detail = "; ".join(problems) or f"{response.status_code} as expected"

@@ -69,7 +69,9 @@ class Sandbox:
                 port = self.ports.get(f"{api.name}.{name}", self.ports.get(api.name) if name == api.primary_listener
                                       else None)
                 port = int(spec.get("port", 0)) if port is None else port
-                sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
+                # IPPROTO_TCP explicitly: asyncio then sets TCP_NODELAY, or small responses wait ~40 ms
+                sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM,
+                                     socket.IPPROTO_TCP)
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 try:
                     sock.bind((self.host, port))

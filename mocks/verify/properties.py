@@ -137,7 +137,7 @@ def bounded_retries(ev: Evidence) -> list[str]:
                            f"({outcomes}, ...). Bound the retries (e.g. 5 attempts), then give up.")
             hot = 0
             for previous, retry in itertools.pairwise(chain):
-                told = previous.wait_asked()
+                told = previous.wait_asked() is not None  # "Retry-After: 0" allows an immediate retry
                 hot = hot + 1 if retry.arrived - previous.answered < HOT_GAP and not told else 0
                 if hot >= HOT_RUN:
                     out.append(f"{group.label()} was retried {hot} times in a row within {HOT_GAP * 1000:.0f} ms "

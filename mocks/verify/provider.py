@@ -69,8 +69,15 @@ def options_from_args(args: argparse.Namespace) -> ProviderOptions:
         raise ValueError(f"--phases takes a comma-separated list of {', '.join(PHASES)}; got '{args.phases}'")
     if args.examples < 1:
         raise ValueError("--examples must be at least 1")
+    parameters: dict[str, Any] = {}
+    for value in getattr(args, "parameter", None) or []:
+        name, sep, setting = value.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"--parameter takes NAME=VALUE (e.g. path.companyId=...), got '{value}'")
+        parameters[name.strip()] = setting
     return ProviderOptions(api=args.api, base_url=args.base_url.rstrip("/"), headers=headers, basic=basic,
-                           examples=args.examples, phases=phases, seed=args.seed)
+                           examples=args.examples, phases=phases, seed=args.seed, parameters=parameters,
+                           operations=tuple(getattr(args, "operation", None) or ()))
 
 
 def run_cli(args: argparse.Namespace) -> int:

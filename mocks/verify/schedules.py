@@ -21,7 +21,7 @@ from mocks.verify.traffic import Call
 KINDS: dict[str, tuple[int, bool]] = {
     "latency": (1, False),
     "server_error": (3, False),
-    "rate_limited": (2, False),
+    "rate_limited": (1, False),
     "drop_before": (2, False),
     "commit_then_drop": (3, False),
     "expire_token": (2, False),
@@ -206,7 +206,7 @@ def _fault(plan: Plan, weighted: list[str | None]) -> st.SearchStrategy[Schedule
         latency = 0.0
         if kind == "server_error":
             times = draw(st.integers(1, 2))
-            retry_after = draw(st.sampled_from((1, 0))) if status in (429, 503) else None
+            retry_after = draw(st.sampled_from((0, 1))) if status in (429, 503) else None
         elif kind == "rate_limited":
             retry_after = draw(st.sampled_from((1, 2)))
         elif kind == "exhausted":

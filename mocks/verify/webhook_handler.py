@@ -137,7 +137,7 @@ class HandlerReport:
                  f"{o.events} events; {self.running_time:.1f}s"), ""]
         lines += [f"Note: {note}" for note in self.notes]
         if self.error is not None:
-            lines += [f"ERROR: {self.error}"]
+            lines += [f"ERROR: {self.error}", "", "FAILED: the handler could not be verified"]
             return "\n".join(lines)
         if self.failure is not None:
             lines += self._render_failure()
@@ -150,7 +150,8 @@ class HandlerReport:
         for name, verdict in self.properties():
             lines.append(f"  {verdict.split(':')[0]:<4} {name}{verdict[4:] if ':' in verdict else ''}")
         lines.append("")
-        lines.append("PASSED" if self.passed else f"FAILED: {', '.join(n for n, v in self.properties() if v == 'FAIL')}")
+        broken = ", ".join(name for name, verdict in self.properties() if verdict == "FAIL")
+        lines.append("PASSED" if self.passed else f"FAILED: {broken}")
         return "\n".join(lines)
 
     def _render_failure(self) -> list[str]:

@@ -34,7 +34,7 @@ VALID = """
     faults:
       - {respond: 503, times: 2, path: "/v1/*"}
     steps:
-      - request: {method: GET, path: /v1/orders, as: alice, repeat: 2}
+      - request: {method: GET, path: /v1/orders, as: documentation-public, repeat: 2}
         expect: {status: 503}
       - request: {path: /v1/orders}
         expect: {status: 200, headers: {X-Request-Id: true}}
