@@ -95,3 +95,33 @@ def _dig(value: Any, dotted: str) -> Any:
 
 def _upper(name: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in name).upper()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m mocks.verify.environment API [LISTENER=URL ...]`: export lines for a shell.
+
+    Run a client by hand against `mocks serve` (e.g. to replay a scenario) with the same
+    variables verify-client gives it. URLs default to the contract's ports on localhost.
+    """
+    import shlex
+    import sys
+
+    from mocks.registry import load_api
+
+    args = sys.argv[1:] if argv is None else argv
+    if not args:
+        print(__doc__.split("\n\n")[0] + "\n\nusage: python -m mocks.verify.environment API [LISTENER=URL ...]")
+        return 2
+    api = load_api(args[0])
+    urls = {name: f"http://localhost:{spec.get('port', 0)}{api.contract.prefix}"
+            for name, spec in api.contract.listeners.items()}
+    for pair in args[1:]:
+        name, _, url = pair.rpartition("=")
+        urls[name or api.primary_listener] = url
+    for name, value in client_environment(api, urls, 30).items():
+        print(f"export {name}={shlex.quote(value)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

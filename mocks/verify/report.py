@@ -73,8 +73,10 @@ def summary(outcome: Outcome) -> str:
         lines += ["", explain(outcome.failure, outcome.facts)]
         if outcome.scenario is not None:
             lines += ["", "Replay it by hand (QA):",
-                      f"  mocks serve {outcome.api} --scenario {outcome.scenario}   # then run the client against it",
-                      f"  mocks scenarios --check {outcome.scenario}             # the faults fire as recorded"]
+                      f"  mocks serve {outcome.api} --scenario {outcome.scenario}",
+                      f"  eval \"$(python -m mocks.verify.environment {outcome.api})\"   # in a second shell",
+                      f"  {outcome.client}",
+                      f"  mocks scenarios --check {outcome.scenario}   # shows each fault striking as recorded"]
         lines += ["Reproduce this search:", (f"  mocks verify-client {outcome.api} --seed {outcome.seed} "
                                              f"--examples {outcome.examples} -- {outcome.client}")]
     return "\n".join(lines)
