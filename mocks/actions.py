@@ -230,10 +230,13 @@ def _list(api: Api, operation: Operation, spec: dict[str, Any]) -> Action:
     return list_
 
 
-def _position(ids: list[str], marker: Any, parameter: str) -> int:
-    if str(marker) not in ids:
+def _position(ids: list[str], marker: Any, parameter: str, strict: bool, missing: int) -> int:
+    """Where the cursor object stands; an unknown one is a 404 or, leniently, the end of the list."""
+    if str(marker) in ids:
+        return ids.index(str(marker))
+    if strict:
         raise MockError("not_found", f"no such object: '{marker}'", field=parameter)
-    return ids.index(str(marker))
+    return missing
 
 
 def _paginator(spec: dict[str, Any]):
@@ -241,17 +244,18 @@ def _paginator(spec: dict[str, Any]):
     if style == "cursor":
         limit_name, after, before = spec.get("limit", "limit"), spec.get("after"), spec.get("before")
         default, largest = int(spec.get("default-limit", 10)), int(spec.get("max-limit", 100))
+        strict = spec.get("unknown-cursor", "empty") == "not_found"
 
         def cursor(exchange: Exchange, items: list, id_field: str):
             limit = min(int(exchange.query.get(limit_name) or default), largest)
             ids = [str(item.get(id_field)) for item in items]
             start, end = 0, len(items)
             if after and exchange.query.get(after) is not None:
-                start = _position(ids, exchange.query[after], after) + 1
+                start = _position(ids, exchange.query[after], after, strict, len(items) - 1) + 1
                 page = items[start:start + limit]
                 return page, {"has_more": start + limit < end}
             if before and exchange.query.get(before) is not None:
-                end = _position(ids, exchange.query[before], before)
+                end = _position(ids, exchange.query[before], before, strict, 0)
                 begin = max(0, end - limit)
                 return items[begin:end], {"has_more": begin > 0}
             return items[:limit], {"has_more": limit < len(items)}
