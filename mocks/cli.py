@@ -11,7 +11,14 @@ from mocks.registry import API_NAMES
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    tail: list[str] | None = None
+    if "--" in words:  # everything after the first `--` is the client's command, never our options
+        cut = words.index("--")
+        words, tail = words[:cut], words[cut + 1:]
+    args = parser.parse_args(words)
+    if tail is not None:
+        args.client_command = tail
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
@@ -60,7 +67,8 @@ def _parser() -> argparse.ArgumentParser:
     client.add_argument("--scenario-dir", metavar="DIR", default=".",
                         help="where to write the scenario file of a failure (default: current directory)")
     client.add_argument("--quiet", action="store_true", help="no progress lines")
-    client.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND ...")
+    client.add_argument("client_command", nargs="*", metavar="-- COMMAND ...",
+                        help="the client to run, after --")
     client.set_defaults(run=_verify("client"))
 
     hook = commands.add_parser(

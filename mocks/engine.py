@@ -53,6 +53,7 @@ class Trace:
     """What the journal keeps of one exchange."""
 
     started: float
+    arrived: float = 0.0  # on the mock clock: when the request reached the pipeline
     operation: CompiledOperation | None = None
     principal: Principal | None = None
     fault: Fault | None = None
@@ -199,7 +200,7 @@ class Api:
 
     # the pipeline --------------------------------------------------------------------------------
     async def handle(self, request: MockRequest) -> MockResponse:
-        trace = Trace(started=time.perf_counter())
+        trace = Trace(started=time.perf_counter(), arrived=self.clock.now())
         try:
             response = await self._pipeline(request, trace)
         except MockError as error:
@@ -412,7 +413,7 @@ class Api:
             self.finish_cors(request, response)
         op = trace.operation.operation if trace.operation else None
         self.journal.record(JournalEntry(
-            time=self.clock.now(), request=request, response=response,
+            time=self.clock.now(), arrived=trace.arrived, request=request, response=response,
             operation=op.id if op else None, principal=trace.principal.id if trace.principal else None,
             fault=trace.fault, duration=time.perf_counter() - trace.started,
         ))

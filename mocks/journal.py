@@ -17,7 +17,8 @@ MAX_BODY_CHARS = 4096
 class JournalEntry:
     """One exchange, kept as it happened; turned into JSON only when someone reads the journal."""
 
-    time: float
+    time: float  # mock clock, when the answer was ready
+    arrived: float  # mock clock, when the request reached the pipeline
     request: MockRequest
     response: MockResponse | None
     operation: str | None
@@ -35,6 +36,7 @@ class JournalEntry:
         return {
             "seq": self.seq,
             "time": self.time,
+            "arrived": self.arrived,
             "method": request.method,
             "path": request.path,
             "query": request.query,

@@ -25,7 +25,7 @@ from mocks.verify.runner import CommandLauncher, FunctionLauncher, Launcher, Run
 
 
 def run_cli(args: argparse.Namespace) -> int:
-    args, command = _split(args)
+    command = list(args.client_command)
     if not command:
         print("mocks verify-client: give the client to run after --, e.g. "
               "mocks verify-client istockist -- python my_client.py", file=sys.stderr)
@@ -41,26 +41,6 @@ def run_cli(args: argparse.Namespace) -> int:
     if outcome.error:
         return 2
     return 0 if outcome.passed else 1
-
-
-def _split(args: argparse.Namespace) -> tuple[argparse.Namespace, list[str]]:
-    """Options written between API and `--` land in COMMAND (argparse's REMAINDER): take them back."""
-    words = list(args.command)
-    if "--" not in words:
-        return args, words
-    cut = words.index("--")
-    leading, command = words[:cut], words[cut + 1:]
-    if leading:
-        parser = argparse.ArgumentParser(prog=f"mocks verify-client {args.api}")
-        parser.add_argument("--examples", type=int)
-        parser.add_argument("--seed", type=int)
-        parser.add_argument("--timeout", type=float)
-        parser.add_argument("--junit")
-        parser.add_argument("--scenario-dir")
-        parser.add_argument("--quiet", action="store_true", default=None)
-        given = parser.parse_args(leading)
-        args = argparse.Namespace(**{**vars(args), **{k: v for k, v in vars(given).items() if v is not None}})
-    return args, command
 
 
 def verify(api: str, launcher: Launcher, *, examples: int = 25, seed: int | None = None, timeout: float = 30.0,

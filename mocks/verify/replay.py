@@ -61,7 +61,10 @@ def replay_steps(verdict: Verdict, facts: ApiFacts) -> list[dict[str, Any]]:
             return []
         step: dict[str, Any] = {"request": request}
         expect = _expectation(call, facts)
-        if expect:
+        if expect.get("dropped") and call.fault.get("drop") == "after" and facts.operations[call.operation].id_param:
+            step["note"] = ("the fault strikes here; it drops the connection only if the resource exists, which "
+                            "the client had created earlier in its run (replayed alone, the call may answer 404)")
+        elif expect:
             step["expect"] = expect
             step["note"] = "the client's call that the fault struck"
         steps.append(step)
