@@ -92,6 +92,9 @@ class WebhookDispatcher:
         self._task: asyncio.Task | None = None
         self._wake: asyncio.Event | None = None
         self.timeout = 5.0
+        # where deliveries go: real HTTP by default; tests and fuzzers hand in an httpx transport
+        # (e.g. httpx.MockTransport) so that generated handler URLs are never contacted
+        self.transport: httpx.AsyncBaseTransport | None = None
         if "subscriptions" in spec:
             api.events.listeners.append(self.on_event)
 
@@ -162,7 +165,7 @@ class WebhookDispatcher:
             self._task = None
 
     async def _work(self) -> None:
-        async with httpx.AsyncClient(timeout=self.timeout) as client:
+        async with httpx.AsyncClient(timeout=self.timeout, transport=self.transport) as client:
             while True:
                 now = self.api.clock.now()
                 due = [d for d in self.deliveries if d.state == "pending" and d.next_at <= now]

@@ -205,22 +205,11 @@ def keep_webhooks_in_process(api: Api) -> None:
     """Outgoing webhooks (Konducter events, Lagerkoll executions) are answered 204 in-process.
 
     The fuzzer sets handler URLs and executes webhooks by the hundred; the mock's dispatcher
-    (mocks/webhooks.py) would POST each to its real URL, i.e. to generated hosts on the internet.
-    The dispatcher has no transport to inject, so its per-attempt method gets a client whose
-    transport never leaves the process; everything else (queueing, signing, retries, the record
-    of attempts) is the mock's own code.
+    would POST each to its real URL, i.e. to generated hosts on the internet. Its transport is
+    swapped for one that never leaves the process; queueing, signing, retries and the record of
+    attempts stay the mock's own code.
     """
-    dispatcher = getattr(api, "webhooks", None)
-    if dispatcher is None or not hasattr(dispatcher, "_attempt"):
-        return
-    original = dispatcher._attempt
-    transport = httpx.MockTransport(lambda request: httpx.Response(204))
-
-    async def attempt(client: Any, delivery: Any) -> None:
-        async with httpx.AsyncClient(transport=transport) as local:
-            await original(local, delivery)
-
-    dispatcher._attempt = attempt
+    api.webhooks.transport = httpx.MockTransport(lambda request: httpx.Response(204))
 
 
 def conformance_schema(
