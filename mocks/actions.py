@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import importlib
 import math
 import secrets
@@ -38,10 +37,12 @@ def _resource(api: Api, operation: Operation, spec: dict[str, Any]) -> ResourceT
 
 
 def _response(spec: dict[str, Any], default: str = "{resource}"):
+    """(exchange, resource) -> the answer body; the common `{resource}` answer needs no template context."""
     template = spec.get("response", default)
     if template == "{resource}":
-        return lambda context: context["resource"]
-    return compile_template(template)
+        return lambda exchange, resource: resource
+    render = compile_template(template)
+    return lambda exchange, resource: render(exchange.context(resource=resource))
 
 
 def _matcher(spec: dict[str, Any]):
@@ -99,15 +100,17 @@ def _finder(api: Api, operation: Operation, spec: dict[str, Any], resource: Reso
 def _create(api: Api, operation: Operation, spec: dict[str, Any]) -> Action:
     resource = _resource(api, operation, spec)
     assign = compile_template(spec.get("set") or {})
+    has_assignments = bool(spec.get("set"))
     respond = _response(spec)
     status = int(spec.get("status", operation.success_status))
 
     async def create(exchange: Exchange) -> Result:
         _magic(exchange)
-        data = copy.deepcopy(exchange.body) if isinstance(exchange.body, dict) else {}
-        data.update({k: v for k, v in assign(exchange.context()).items() if v is not None})
+        data = dict(exchange.body) if isinstance(exchange.body, dict) else {}  # parsed for this request only
+        if has_assignments:
+            data.update({k: v for k, v in assign(exchange.context()).items() if v is not None})
         public = insert_new(api, resource, data, exchange)
-        return Result(status, respond(exchange.context(resource=public)))
+        return Result(status, respond(exchange, public))
 
     return create
 
@@ -142,7 +145,7 @@ def _get(api: Api, operation: Operation, spec: dict[str, Any]) -> Action:
     status = int(spec.get("status", operation.success_status))
 
     async def get(exchange: Exchange) -> Result:
-        return Result(status, respond(exchange.context(resource=resource.public(find(exchange)))))
+        return Result(status, respond(exchange, resource.public(find(exchange))))
 
     return get
 
@@ -152,6 +155,7 @@ def _update(api: Api, operation: Operation, spec: dict[str, Any], to: str | None
     find = _finder(api, operation, spec, resource)
     respond = _response(spec)
     assign = compile_template(spec.get("set") or {})
+    has_assignments = bool(spec.get("set"))
     status = int(spec.get("status", operation.success_status))
     life = resource.lifecycle
     if to is not None and life is None:
@@ -160,7 +164,8 @@ def _update(api: Api, operation: Operation, spec: dict[str, Any], to: str | None
     async def update(exchange: Exchange) -> Result:
         found = find(exchange)
         changes = dict(exchange.body) if isinstance(exchange.body, dict) and to is None else {}
-        changes.update({k: v for k, v in assign(exchange.context()).items() if v is not None})
+        if has_assignments:
+            changes.update({k: v for k, v in assign(exchange.context()).items() if v is not None})
         if to is not None:
             changes[life.field] = to
         changes.pop(resource.id_field, None)
@@ -184,7 +189,7 @@ def _update(api: Api, operation: Operation, spec: dict[str, Any], to: str | None
         if life and before.get(life.field) != record["data"].get(life.field):
             api.emit(resource, "status-changed", record, exchange)
             api.emit(resource, str(record["data"].get(life.field)), record, exchange)
-        return Result(status, respond(exchange.context(resource=resource.public(record))))
+        return Result(status, respond(exchange, resource.public(record)))
 
     return update
 
@@ -203,7 +208,7 @@ def _delete(api: Api, operation: Operation, spec: dict[str, Any]) -> Action:
         record = find(exchange)
         api.store.delete(resource.name, resource.key(record["data"]))
         api.emit(resource, "deleted", record, exchange)
-        body = None if status == 204 else respond(exchange.context(resource=resource.public(record)))
+        body = None if status == 204 else respond(exchange, resource.public(record))
         return Result(status, body)
 
     return delete
