@@ -13,6 +13,7 @@ from typing import TextIO
 
 from mocks.verify.explore import ExampleDone, Finished, Outcome, ProbeDone, Started, Verdict
 from mocks.verify.facts import ApiFacts
+from mocks.verify.junit import write_suite
 from mocks.verify.properties import PROPERTIES
 from mocks.verify.schedules import KINDS
 
@@ -158,8 +159,4 @@ def write_junit(outcome: Outcome, path: Path) -> None:
         elif outcome.error:
             ET.SubElement(case, "error", message=outcome.error)
     ET.SubElement(suite, "system-out").text = summary(outcome)
-    root = ET.Element("testsuites")
-    root.append(suite)
-    ET.indent(root)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+    write_suite(suite, path)

@@ -42,6 +42,7 @@ from hypothesis.errors import Flaky
 
 from mocks.fixtures import load_fixtures
 from mocks.registry import load_contract
+from mocks.verify.junit import write_suite
 from mocks.verify.webhook_events import DUPLICATE, Event, EventSource, Request
 from mocks.verify.webhook_schedule import Step, complete, describe, is_bad, schedules
 
@@ -191,15 +192,7 @@ class HandlerReport:
                 ET.SubElement(case, "error", message=self.error or "not run").text = self.error
             elif verdict.startswith("SKIP"):
                 ET.SubElement(case, "skipped", message=verdict[6:])
-        cases = suite.findall("testcase")
-        suite.set("tests", str(len(cases)))
-        suite.set("failures", str(sum(1 for c in cases if c.find("failure") is not None)))
-        suite.set("errors", str(sum(1 for c in cases if c.find("error") is not None)))
-        suite.set("skipped", str(sum(1 for c in cases if c.find("skipped") is not None)))
-        root = ET.Element("testsuites")
-        root.append(suite)
-        ET.indent(root)
-        Path(path).write_bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True))
+        write_suite(suite, path)
 
 
 def run_cli(args: argparse.Namespace) -> int:
