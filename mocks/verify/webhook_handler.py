@@ -242,10 +242,16 @@ class StateError(Exception):
 
 
 def applied_entries(client: httpx.Client, state_url: str) -> list[Any]:
-    try:
-        response = client.get(state_url)
-    except httpx.TransportError as exc:
-        raise StateError(f"the state endpoint {state_url} did not answer: {type(exc).__name__}: {exc}") from None
+    # A server may close a kept-alive connection after a 500 from the handler; the GET is
+    # idempotent, so one retry on a fresh connection tells a closed connection from a dead endpoint.
+    for attempt in range(2):
+        try:
+            response = client.get(state_url)
+            break
+        except httpx.TransportError as exc:
+            if attempt == 1:
+                raise StateError(f"the state endpoint {state_url} did not answer: "
+                                 f"{type(exc).__name__}: {exc}") from None
     try:
         state = response.json() if response.status_code == 200 else None
     except ValueError:
