@@ -71,7 +71,7 @@ def query(request: MockRequest, name: str) -> str | None:
 
 
 def base_urls(app: MockApp, request: MockRequest) -> dict[str, str]:
-    urls = dict(getattr(app.api, "base_urls", {}) or {})
+    urls = dict(app.api.base_urls)
     if not urls:
         host = request.header("host") or "localhost"
         urls[app.listener] = f"{request.scheme}://{host}{app.api.contract.prefix}"

@@ -17,14 +17,11 @@ ADMIN_PREFIX = "/__mock/"
 
 
 class MockApp:
-    def __init__(self, api: Api, listener: str, *, admin: bool = True, admin_token: str | None = None,
-                 require_tls: bool = False) -> None:
+    def __init__(self, api: Api, listener: str, *, admin: bool = True, admin_token: str | None = None) -> None:
         self.api = api
         self.listener = listener
         self.admin_enabled = admin and listener == api.primary_listener
         self.admin_token = admin_token
-        self.require_tls = require_tls
-        self.base_url = ""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -45,9 +42,6 @@ class MockApp:
         )
         if self.admin_enabled and mock_request.path.startswith(ADMIN_PREFIX):
             response = await self._admin(mock_request)
-        elif self.require_tls and mock_request.scheme != "https":
-            response = MockResponse(403, b"plain HTTP is refused: this API is served over HTTPS only",
-                                    "text/plain")
         else:
             try:
                 response = await self.api.handle(mock_request)

@@ -96,6 +96,7 @@ class Api:
                 if not tags or set(tags) & set(op.tags):
                     self.routers[name].add(op.method, op.path, compiled)
         self.primary_listener = next(iter(contract.listeners))
+        self.base_urls: dict[str, str] = {}  # listener -> URL, once a server has bound its ports
         self.seed()
 
     def _compile(self, op: Operation) -> CompiledOperation:
