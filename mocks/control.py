@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 from typing import Any
 
 import httpx
@@ -41,6 +42,18 @@ class Admin:
 
     def add_fault(self, **spec: Any) -> dict[str, Any]:
         return self._call("POST", "/faults", json=spec)["faults"][0]
+
+    def faults(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/faults")["faults"]
+
+    def wait_until_fired(self, fault_id: int, timeout: float = 5.0) -> None:
+        """Block until the server has picked the fault (a slow request is then inside the pipeline)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(f["id"] == fault_id and f["fired"] >= 1 for f in self.faults()):
+                return
+            time.sleep(0.01)
+        raise AssertionError(f"fault {fault_id} never fired within {timeout} s")
 
     def clear_faults(self) -> None:
         self._call("DELETE", "/faults")

@@ -292,3 +292,22 @@ def test_open_admin_api_on_a_non_loopback_host_is_refused():
         assert sandbox.listeners == []  # nothing was opened
     finally:
         sandbox.close()
+
+
+def test_events_lists_what_changed_in_order(konducter):
+    site = "00000000-0000-0000-0000-000000000000"
+    headers = konducter.auth_headers("documentation-public")
+    created = konducter.client.post(f"/sites/{site}/orders", headers=headers, json={
+        "externalId": "EVT-1", "channel": "online", "items": [{"name": "Fries", "quantity": 1}]})
+    assert created.status_code == 201, created.text
+    order = created.json()["id"]
+    moved = konducter.client.patch(f"/sites/{site}/orders/{order}", headers=headers, json={"status": "cancelled"})
+    assert moved.status_code == 200, moved.text
+
+    events = [e for e in konducter.admin.events() if e["data"]["id"] == order]
+    assert [e["type"] for e in events] == ["order.created", "order.updated", "order.statusChanged", "order.cancelled"]
+    assert {e["scope"] for e in events} == {site} and {e["principal"] for e in events} == {"documentation-public"}
+    assert events[-1]["data"]["status"] == "cancelled"
+
+    konducter.admin.reset()
+    assert konducter.admin.events() == []

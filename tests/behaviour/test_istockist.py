@@ -55,17 +55,6 @@ def orders_marked(handle, marker: str) -> list[dict]:
     return [o for o in handle.admin.state().get("order", []) if o.get("notes") == marker]
 
 
-def wait_until_fired(admin, fault_id: int, timeout: float = 5.0) -> None:
-    """Block until the server has picked the fault: the slow request is then inside the pipeline."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        faults = {f["id"]: f for f in admin.http.get("/__mock/faults").json()["faults"]}
-        if faults[fault_id]["fired"] >= 1:
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"fault {fault_id} never fired")
-
-
 def no_rate_limit(handle) -> None:
     response = handle.admin.http.post("/__mock/limits", json={"policy": "account-per-second", "enabled": False})
     assert response.status_code == 200, response.text
@@ -337,7 +326,7 @@ def test_concurrent_requests_with_one_key_have_one_effect(mock_server):
     headers = {**api.auth_headers(), "Idempotency-Key": key}
     first: list = []
     slow = _post_in_thread(api.client, headers, body, first)
-    wait_until_fired(api.admin, fault["id"])  # the first request now holds the key, inside its latency
+    api.admin.wait_until_fired(fault["id"])  # the first request now holds the key, inside its latency
     second = api.client.post("/v1/orders", headers=headers, json=body)
     slow.join(10)
     assert second.status_code == 409

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import httpx
 
@@ -113,17 +112,6 @@ def test_a_token_from_the_endpoint_is_scoped_to_its_tenant(plggr):
     assert plggr.client.get(f"/companies/{ACME_NORDIC}/products", headers=bearer(token)).status_code == 403
 
 
-def wait_until_fired(admin, fault_id: int, timeout: float = 5.0) -> None:
-    """Block until the server has picked the fault: the slow request is then inside the pipeline."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        faults = {f["id"]: f for f in admin.http.get("/__mock/faults").json()["faults"]}
-        if faults[fault_id]["fired"] >= 1:
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"fault {fault_id} never fired")
-
-
 # ----------------------------------------------------------------------------------------- pages
 def test_page_based_lists(plggr):
     headers = plggr.auth_headers()
@@ -220,7 +208,7 @@ def _crowd(plggr, *during: tuple[str, str]) -> tuple[httpx.Response | Exception,
 
     thread = threading.Thread(target=call)
     thread.start()
-    wait_until_fired(plggr.admin, fault["id"])  # the slow request now holds its concurrency slot
+    plggr.admin.wait_until_fired(fault["id"])  # the slow request now holds its concurrency slot
     answers = [plggr.client.get(path, headers=plggr.auth_headers(principal)) for principal, path in during]
     thread.join(10)
     return slow[0], answers
