@@ -15,6 +15,7 @@ import uvicorn
 from mocks.app import MockApp, admin_needs_token
 from mocks.clock import Clock
 from mocks.engine import Api
+from mocks.eventloop import new_event_loop
 from mocks.registry import load_api
 
 
@@ -109,7 +110,7 @@ class Sandbox:
 
     def run(self) -> None:
         """Serve in the foreground until Ctrl-C or SIGTERM."""
-        loop = asyncio.new_event_loop()
+        loop = new_event_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self.stop)
         try:
@@ -131,7 +132,7 @@ class Sandbox:
         raise RuntimeError("the sandbox did not start in time")
 
     def _run_in_thread(self) -> None:
-        self._loop = asyncio.new_event_loop()
+        self._loop = new_event_loop()
         self._loop.run_until_complete(self.serve())
         self._loop.close()
 
