@@ -7,6 +7,7 @@ only where it builds (CPython off Windows), so the fallback keeps the sandbox ru
 from __future__ import annotations
 
 import asyncio
+import time
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
@@ -15,3 +16,11 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
     except ImportError:
         return asyncio.new_event_loop()
     return uvloop.new_event_loop()
+
+
+async def sleep_at_least(seconds: float) -> None:
+    """Sleep no less than `seconds`: uvloop's millisecond timers may wake up to a millisecond early,
+    and an injected latency promises the client at least the delay it names."""
+    deadline = time.perf_counter() + seconds
+    while (left := deadline - time.perf_counter()) > 0:
+        await asyncio.sleep(left + 0.0005)
