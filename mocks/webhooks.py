@@ -15,12 +15,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from mocks.media import dump_json
 from mocks.templates import compile_template
 
 if TYPE_CHECKING:
+    import httpx
+
     from mocks.engine import Api
     from mocks.events import Event
 
@@ -155,7 +155,8 @@ class WebhookDispatcher:
         self._task = loop.create_task(self._work())
 
     async def start(self) -> None:
-        self._ensure_running()
+        if self.deliveries:  # else the first enqueue starts the worker: serving alone never imports httpx
+            self._ensure_running()
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -165,6 +166,8 @@ class WebhookDispatcher:
             self._task = None
 
     async def _work(self) -> None:
+        import httpx  # lazily: ~60 ms of start-up (it pulls in click and rich) for a sandbox that may never deliver
+
         async with httpx.AsyncClient(timeout=self.timeout, transport=self.transport) as client:
             while True:
                 now = self.api.clock.now()
@@ -179,6 +182,8 @@ class WebhookDispatcher:
                     pass
 
     async def _attempt(self, client: httpx.AsyncClient, delivery: Delivery) -> None:
+        import httpx
+
         attempt: dict[str, Any] = {"at": self.api.clock.now(), "number": len(delivery.attempts) + 1}
         try:
             response = await client.post(delivery.url, content=delivery.body, headers=delivery.headers)

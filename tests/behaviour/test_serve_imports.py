@@ -1,0 +1,34 @@
+"""What a serving sandbox loads: `mocks serve` must not import the verifiers or their libraries.
+
+Hypothesis, Schemathesis and `mocks.verify` are for the verify commands; a server that imports
+them starts slower and sits bigger in memory. The real `mocks serve` process runs with Python's
+own import log switched on (PYTHONPROFILEIMPORTTIME, as `python -X importtime`), serves requests
+on all five APIs, and its log is read after SIGTERM.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import httpx
+from servekit import ALL_PORTS_FREE, end
+
+VERIFY_ONLY = ("hypothesis", "schemathesis", "mocks.verify")
+IMPORTED = re.compile(r"^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)\s*$")
+
+
+def test_serving_all_five_apis_imports_no_verifier(serve, monkeypatch):
+    monkeypatch.setenv("PYTHONPROFILEIMPORTTIME", "1")
+    served = serve(*ALL_PORTS_FREE)
+    assert len(served.admin_links) == 5
+    for link in served.admin_links.values():
+        assert httpx.get(link, timeout=10).status_code == 200
+    end(served)
+    deadline = time.monotonic() + 10
+    while not served.stderr and time.monotonic() < deadline:  # the reader thread drains stderr after exit
+        time.sleep(0.05)
+    modules = {m[1] for m in map(IMPORTED.match, served.stderr) if m}
+    assert "mocks.server" in modules and "uvicorn" in modules  # the log is complete enough to trust
+    loaded = sorted(m for m in modules if m.startswith(VERIFY_ONLY))
+    assert loaded == [], f"mocks serve imported what only the verify commands need: {loaded}"
