@@ -10,6 +10,7 @@ from xml.etree.ElementTree import Element, SubElement, tostring
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 
+from mocks.jsonwrite import dump_json  # noqa: F401 - re-exported: media.dump_json is the one encoder
 from mocks.types import MockError
 
 MAX_BODY_BYTES = 1 << 20
@@ -86,10 +87,6 @@ def parse_body(raw: bytes, media_type: str, schema: dict[str, Any] | None) -> An
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
-
-
-def dump_json(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def parse_xml(raw: bytes, schema: dict[str, Any]) -> Any:

@@ -16,6 +16,7 @@ from mocks.app import MockApp, admin_needs_token
 from mocks.clock import Clock
 from mocks.engine import Api
 from mocks.eventloop import new_event_loop
+from mocks.heap import settle_after_start_up
 from mocks.registry import load_api
 
 
@@ -110,6 +111,7 @@ class Sandbox:
 
     def run(self) -> None:
         """Serve in the foreground until Ctrl-C or SIGTERM."""
+        settle_after_start_up()
         loop = new_event_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self.stop)
