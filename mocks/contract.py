@@ -43,6 +43,7 @@ class Contract:
     def __init__(self, document: dict[str, Any], source: str = "<memory>") -> None:
         self.document = document
         self.source = source
+        self.inlined: dict[tuple[str, int], Any] = {}  # inline_schema's results for bare references
         api = document.get("x-mock-api") or {}
         if "name" not in api:
             raise ContractError(f"{source}: x-mock-api.name is required")
@@ -156,10 +157,19 @@ def _mock_prefix(servers: list[dict[str, Any]]) -> str:
 
 
 def inline_schema(contract: Contract, schema: Any, depth: int = 12) -> Any:
-    """A copy of `schema` with local references replaced by their targets (bounded for cycles)."""
+    """A copy of `schema` with local references replaced by their targets (bounded for cycles).
+
+    A bare reference is inlined once per depth and shared: the same components are reached from
+    every operation, and inlining them again and again was half of loading a contract. Callers
+    only read the result."""
     if depth == 0:
         return {}
     if isinstance(schema, dict):
+        if len(schema) == 1 and isinstance(schema.get("$ref"), str):
+            key = (schema["$ref"], depth)
+            if key not in contract.inlined:
+                contract.inlined[key] = inline_schema(contract, contract.pointer(schema["$ref"]), depth - 1)
+            return contract.inlined[key]
         if "$ref" in schema:
             target = contract.pointer(schema["$ref"])
             rest = {k: v for k, v in schema.items() if k != "$ref"}
