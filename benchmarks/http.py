@@ -4,11 +4,13 @@
     make bench ANCHORS=1       # ... and against WireMock (journal on and off) and Prism
     .venv/bin/python -m benchmarks.http --anchors --seconds 3 --rounds 1 --soak 10   # a quick look
 
-Each round starts every server afresh (alternating their order between rounds), times its
-start-up, reads its idle memory, warms it up, loads it with wrk (32 connections) on the GET and
-then the POST, and reads its memory again; the report shows medians over rounds and each
-server's ratio to the sandbox. Then the sandbox alone: start-up serving all five APIs, and its
-memory sampled over a long GET load. A benchmark reports; it never fails.
+First every server is started cold once per round (order alternating between rounds): seconds
+until its GET answers, and its memory a second later; the sandbox serving all five APIs too.
+Then all of them run at once, each is warmed up, and every round loads each server in turn with
+wrk (32 connections) on the GET, then each on the POST, alternating the order between rounds, so
+a burst of load from elsewhere on the machine hits every server alike; memory is read again at
+the end. The report shows medians over rounds and each server's ratio to the sandbox. Last, the
+sandbox alone: its memory sampled over a long GET load. A benchmark reports; it never fails.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks import anchors
-from benchmarks.loadgen import CONNECTIONS, wrk
-from benchmarks.processes import Probe, free_port, launch
+from benchmarks.loadgen import CONNECTIONS, Request, wrk
+from benchmarks.processes import Probe, Running, free_port, launch
 from benchmarks.routes import Routes, istockist_routes
 from mocks.registry import API_NAMES, load_contract
 
@@ -50,8 +52,12 @@ class Server:
         return statistics.median(self.samples[key])
 
 
+def sandbox_command(port: int) -> list[str]:
+    return [*MOCKS, "serve", "istockist", "--port", f"istockist={port}", *NO_LIMIT]
+
+
 def servers(routes: Routes, with_anchors: bool) -> list[Server]:
-    chosen = [Server(SANDBOX, lambda port: [*MOCKS, "serve", "istockist", "--port", f"istockist={port}", *NO_LIMIT]),
+    chosen = [Server(SANDBOX, sandbox_command),
               Server("bare Starlette (uvloop, httptools)",
                      lambda port: [sys.executable, "-m", "benchmarks.serve", str(port), json.dumps(routes.customer)])]
     if with_anchors:
@@ -64,25 +70,33 @@ def servers(routes: Routes, with_anchors: bool) -> list[Server]:
     return chosen
 
 
-def measure(server: Server, routes: Routes, seconds: float, warmup: float) -> None:
+def launch_server(server: Server, routes: Routes) -> Running:
     port = free_port()
-    running = launch(server.name, server.command(port), port, [(port, Probe(routes.get.path, routes.get.headers))],
-                     cwd=ROOT)
+    return launch(server.name, server.command(port), port, [(port, Probe(routes.get.path, routes.get.headers))],
+                  cwd=ROOT)
+
+
+def start_up(server: Server, routes: Routes) -> None:
+    """One cold start: seconds until the GET answers, then the idle memory."""
+    running = launch_server(server, routes)
     try:
         server.add("startup", running.startup)
         time.sleep(1.0)
         server.add("rss idle", running.rss_mb())
-        for request in (routes.get, routes.post):
-            wrk(port, request, warmup)
-        for case, request in (("GET", routes.get), ("POST", routes.post)):
-            load = wrk(port, request, seconds)
-            server.failed += load.failed
-            server.add(f"{case} rps", load.rps)
-            server.add(f"{case} p50", load.p50_ms)
-            server.add(f"{case} p99", load.p99_ms)
-        server.add("rss after", running.rss_mb())
     finally:
         running.stop()
+
+
+def load(server: Server, running: Running, case: str, request: Request, seconds: float) -> None:
+    result = wrk(running.port, request, seconds)
+    server.failed += result.failed
+    server.add(f"{case} rps", result.rps)
+    server.add(f"{case} p50", result.p50_ms)
+    server.add(f"{case} p99", result.p99_ms)
+
+
+def in_turn(chosen: list[Server], index: int) -> list[Server]:
+    return chosen if index % 2 == 0 else chosen[::-1]
 
 
 def startup_all_five() -> float:
@@ -96,9 +110,7 @@ def startup_all_five() -> float:
 
 def soak(routes: Routes, seconds: float) -> list[tuple[float, float]]:
     """The sandbox's memory while wrk loads its GET for `seconds`: (elapsed s, RSS MB) samples."""
-    port = free_port()
-    running = launch(SANDBOX, [*MOCKS, "serve", "istockist", "--port", f"istockist={port}", *NO_LIMIT], port,
-                     [(port, Probe(routes.get.path, routes.get.headers))], cwd=ROOT)
+    running = launch_server(Server(SANDBOX, sandbox_command), routes)
     samples = [(0.0, running.rss_mb())]
     done = threading.Event()
 
@@ -110,7 +122,7 @@ def soak(routes: Routes, seconds: float) -> list[tuple[float, float]]:
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     try:
-        wrk(port, routes.get, seconds)
+        wrk(running.port, routes.get, seconds)
     finally:
         done.set()
         sampler.join()
@@ -161,15 +173,30 @@ def main(seconds: float, rounds: int, warmup: float, soak_seconds: float, with_a
         return
     routes = istockist_routes()
     chosen = servers(routes, with_anchors)
-    print(f"\nover HTTP: wrk -t1 -c{CONNECTIONS}, {seconds:g} s per route after {warmup:g} s of warm-up, "
-          f"medians of {rounds} rounds, server order alternating; GET {routes.get.path}, POST {routes.post.path}",
-          flush=True)
+    print(f"\nover HTTP: wrk -t1 -c{CONNECTIONS}, {seconds:g} s per route, server and round after {warmup:g} s of "
+          f"warm-up, medians of {rounds} rounds, server order alternating between rounds;\n"
+          f"GET {routes.get.path}, POST {routes.post.path}", flush=True)
     all_five = []
     for index in range(rounds):
-        for server in chosen if index % 2 == 0 else reversed(chosen):
-            print(f"  round {index + 1}: {server.name}", flush=True)
-            measure(server, routes, seconds, warmup)
+        print(f"  start-up round {index + 1}", flush=True)
+        for server in in_turn(chosen, index):
+            start_up(server, routes)
         all_five.append(startup_all_five())
+    running = {server.name: launch_server(server, routes) for server in chosen}
+    try:
+        for server in chosen:
+            for request in (routes.get, routes.post):
+                wrk(running[server.name].port, request, warmup)
+        for index in range(rounds):
+            print(f"  load round {index + 1}", flush=True)
+            for case, request in (("GET", routes.get), ("POST", routes.post)):
+                for server in in_turn(chosen, index):
+                    load(server, running[server.name], case, request, seconds)
+        for server in chosen:
+            server.add("rss after", running[server.name].rss_mb())
+    finally:
+        for process in running.values():
+            process.stop()
     print(f"  sandbox memory over {soak_seconds:g} s of GET load", flush=True)
     report(chosen, all_five, soak(routes, soak_seconds))
 
