@@ -1,4 +1,4 @@
-"""What a serving sandbox loads: `mocks serve` must not import the verifiers or their libraries.
+"""What a serving sandbox loads: not the verifiers or their libraries, but uvloop and httptools.
 
 Hypothesis, Schemathesis and `mocks.verify` are for the verify commands; a server that imports
 them starts slower and sits bigger in memory. The real `mocks serve` process runs with Python's
@@ -12,6 +12,7 @@ import re
 import time
 
 import httpx
+import pytest
 from servekit import ALL_PORTS_FREE, end
 
 VERIFY_ONLY = ("hypothesis", "schemathesis", "mocks.verify")
@@ -24,11 +25,26 @@ def test_serving_all_five_apis_imports_no_verifier(serve, monkeypatch):
     assert len(served.admin_links) == 5
     for link in served.admin_links.values():
         assert httpx.get(link, timeout=10).status_code == 200
+    modules = _imports_of(served)
+    assert "mocks.server" in modules and "uvicorn" in modules  # the log is complete enough to trust
+    loaded = sorted(m for m in modules if m.startswith(VERIFY_ONLY))
+    assert loaded == [], f"mocks serve imported what only the verify commands need: {loaded}"
+
+
+def test_serving_runs_on_uvloop_and_httptools_where_installed(serve, monkeypatch):
+    pytest.importorskip("uvloop")
+    pytest.importorskip("httptools")
+    monkeypatch.setenv("PYTHONPROFILEIMPORTTIME", "1")
+    served = serve("istockist", "--port", "istockist=0")
+    assert httpx.get(served.admin_links["istockist"], timeout=10).status_code == 200
+    modules = _imports_of(served)
+    assert "uvloop" in modules and "uvicorn.protocols.http.httptools_impl" in modules
+
+
+def _imports_of(served) -> set[str]:
+    """Every module the process imported, from its import log on stderr, once it has ended."""
     end(served)
     deadline = time.monotonic() + 10
     while not served.stderr and time.monotonic() < deadline:  # the reader thread drains stderr after exit
         time.sleep(0.05)
-    modules = {m[1] for m in map(IMPORTED.match, served.stderr) if m}
-    assert "mocks.server" in modules and "uvicorn" in modules  # the log is complete enough to trust
-    loaded = sorted(m for m in modules if m.startswith(VERIFY_ONLY))
-    assert loaded == [], f"mocks serve imported what only the verify commands need: {loaded}"
+    return {m[1] for m in map(IMPORTED.match, served.stderr) if m}
