@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,21 +52,23 @@ def free_port() -> int:
 def launch(name: str, command: list[str], port: int, probes: list[tuple[int, Probe]], *,
            cwd: Path | None = None, timeout: float = 90.0) -> Running:
     """Spawn `command` in its own process group and wait until every (port, probe) answers as expected."""
-    started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               start_new_session=True)
-    running = Running(name, process, port, 0.0)
-    pending = list(probes)
-    while pending:
-        if process.poll() is not None:
-            raise RuntimeError(f"{name} exited with {process.returncode}: {process.stderr.read().decode()[-2000:]}")
-        if time.perf_counter() - started > timeout:
-            running.stop()
-            raise RuntimeError(f"{name} did not answer within {timeout:.0f} s")
-        if _answers(*pending[0]):
-            pending.pop(0)
-        else:
-            time.sleep(0.005)
+    # stderr to a file, not a pipe: a chatty server must never block on a pipe nobody reads
+    with tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=errors, start_new_session=True)
+        running = Running(name, process, port, 0.0)
+        pending = list(probes)
+        while pending:
+            if process.poll() is not None:
+                errors.seek(0)
+                raise RuntimeError(f"{name} exited with {process.returncode}: {errors.read().decode()[-2000:]}")
+            if time.perf_counter() - started > timeout:
+                running.stop()
+                raise RuntimeError(f"{name} did not answer within {timeout:.0f} s")
+            if _answers(*pending[0]):
+                pending.pop(0)
+            else:
+                time.sleep(0.005)
     running.startup = time.perf_counter() - started
     return running
 
