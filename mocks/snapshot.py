@@ -139,9 +139,10 @@ def _apply(api: Api, document: dict[str, Any]) -> None:
         fault = api.add_fault(spec)
         fault.seen, fault.fired = int(described.get("seen", 0)), int(described.get("fired", 0))
     api.clock.reset()
-    api.clock.set(float(document["clock"]["now"]))
     if document["clock"]["frozen"]:
-        api.clock.freeze()
+        api.clock.freeze(at=float(document["clock"]["now"]))
+    else:
+        api.clock.set(float(document["clock"]["now"]))
 
 
 def restore_files(paths: list[str], apis: dict[str, Api]) -> None:
