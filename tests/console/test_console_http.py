@@ -21,7 +21,7 @@ def served() -> Iterator[Served]:
 @pytest.fixture
 def client(served: Served) -> Iterator[httpx.Client]:
     with lagerkoll(served) as http:
-        http.post("/__mock/reset").raise_for_status()
+        http.post("/__mock/reset", json={}).raise_for_status()
         yield http
 
 
@@ -164,12 +164,12 @@ def test_journal_stream_sends_each_new_exchange(client: httpx.Client) -> None:
 
 
 def test_scenario_check_runs_on_a_copy_and_reports_each_step(client: httpx.Client) -> None:
-    report = client.post("/__mock/scenarios/lagerkoll-server-error-900101/check").json()
+    report = client.post("/__mock/scenarios/lagerkoll-server-error-900101/check", json={}).json()
     assert report["passed"] is True
     assert [step["step"] for step in report["steps"]] == list(range(1, len(report["steps"]) + 1))
     assert client.get("/__mock/faults").json()["faults"] == []  # the running sandbox was not touched
-    assert client.post("/__mock/scenarios/no-such-scenario/check").status_code == 404
-    assert client.post("/__mock/scenarios/konducter-foreign-site/check").status_code == 400
+    assert client.post("/__mock/scenarios/no-such-scenario/check", json={}).status_code == 404
+    assert client.post("/__mock/scenarios/konducter-foreign-site/check", json={}).status_code == 400
 
 
 def test_limit_usage_counts_the_requests_in_the_window(client: httpx.Client) -> None:
