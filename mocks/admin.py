@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 Handler = Callable[["MockApp", MockRequest, dict[str, str]], Awaitable[MockResponse] | MockResponse]
 _router: Router[Handler] = Router()
+_registered: list[tuple[str, str]] = []  # every route, those of other modules (console, HAR, snapshot) too
 
 
 class AdminError(Exception):
@@ -27,6 +28,7 @@ class AdminError(Exception):
 def route(method: str, path: str):
     def register(function: Handler) -> Handler:
         _router.add(method, "/__mock" + path, function)
+        _registered.append((method, path))
         return function
     return register
 
@@ -53,7 +55,7 @@ async def handle(app: MockApp, request: MockRequest) -> MockResponse:
 
 
 def routes() -> list[str]:
-    return sorted(f"{method} {path}" for method, path in _ROUTES)
+    return sorted({f"{method} {path}" for method, path in [*_ROUTES, *_registered]})
 
 
 def body_of(request: MockRequest) -> Any:
@@ -259,15 +261,32 @@ def scenarios(app: MockApp, request: MockRequest, params: dict[str, str]) -> Moc
 
 @route("POST", "/scenarios/{name}")
 def load_scenario(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
-    from mocks.scenarios import ScenarioError, apply_scenario, load_scenario
+    from mocks.scenarios import ScenarioError, apply_scenario
 
-    if not params["name"].replace("-", "").replace("_", "").isalnum():
-        raise AdminError(400, "scenario names are letters, digits, '-' and '_'")
+    scenario = scenario_of(app, params["name"])
     try:
-        scenario = load_scenario(params["name"])
-        if scenario.api != app.api.name:
-            raise AdminError(400, f"scenario '{scenario.name}' is for {scenario.api}, not {app.api.name}")
         return json_response(200, apply_scenario(scenario, {app.api.name: app.api}))
     except ScenarioError as exc:
-        status = 404 if str(exc).startswith("no scenario") else 400
-        raise AdminError(status, str(exc)) from None
+        raise AdminError(400, str(exc)) from None
+
+
+def scenario_of(app: MockApp, name: str):
+    """The named scenario of this API, or the admin error that says why not."""
+    from mocks.scenarios import ScenarioError, load_scenario
+
+    if not name.replace("-", "").replace("_", "").isalnum():
+        raise AdminError(400, "scenario names are letters, digits, '-' and '_'")
+    try:
+        scenario = load_scenario(name)
+    except ScenarioError as exc:
+        raise AdminError(404 if str(exc).startswith("no scenario") else 400, str(exc)) from None
+    if scenario.api != app.api.name:
+        raise AdminError(400, f"scenario '{scenario.name}' is for {scenario.api}, not {app.api.name}")
+    return scenario
+
+
+# Admin routes that live in modules of their own register themselves when imported.
+import mocks.console.routes
+import mocks.console.stream
+import mocks.har
+import mocks.snapshot  # noqa: F401  (each import binds `mocks`; all four register routes)

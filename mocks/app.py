@@ -10,6 +10,7 @@ from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from mocks import admin
+from mocks.console.assets import console_asset, is_console_asset
 from mocks.engine import Api
 from mocks.types import ConnectionDropped, MockRequest, MockResponse
 
@@ -40,7 +41,9 @@ class MockApp:
             client=(scope.get("client") or ("", 0))[0] or "",
             scheme=scope.get("scheme", "http"),
         )
-        if self.admin_enabled and mock_request.path.startswith(ADMIN_PREFIX):
+        if self.admin_enabled and is_console_asset(mock_request):
+            response = console_asset(mock_request)  # the page asks for the admin token itself
+        elif self.admin_enabled and mock_request.path.startswith(ADMIN_PREFIX):
             response = await self._admin(mock_request)
         else:
             try:

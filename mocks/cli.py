@@ -44,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="change a rate limit, e.g. --limit lagerkoll=5/min --limit plggr.concurrency=2")
     serve.add_argument("--scenario", action="append", default=[], metavar="NAME",
                        help="load a QA scenario from fixtures/scenarios/ at start-up")
+    serve.add_argument("--snapshot", action="append", default=[], metavar="FILE",
+                       help="start an API from a snapshot taken with GET /__mock/snapshot (one per API)")
     serve.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help="serve iStockist over HTTPS with this certificate")
     serve.add_argument("--no-admin", action="store_true", help="switch the /__mock/ admin API off")
     serve.add_argument("--admin-token", help="require 'Authorization: Bearer TOKEN' on the admin API")
@@ -158,6 +160,10 @@ def _serve(args: argparse.Namespace) -> int:
         from mocks.scenarios import apply_scenario, load_scenario
 
         apply_scenario(load_scenario(scenario), sandbox.apis)
+    if args.snapshot:
+        from mocks.snapshot import restore_files
+
+        restore_files(args.snapshot, sandbox.apis)
     sandbox.bind()
     print(describe(sandbox), flush=True)
     sandbox.run()

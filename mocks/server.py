@@ -14,6 +14,7 @@ import uvicorn
 
 from mocks.app import MockApp, admin_needs_token
 from mocks.clock import Clock
+from mocks.console.links import link_sandbox
 from mocks.engine import Api
 from mocks.registry import load_api
 
@@ -84,6 +85,7 @@ class Sandbox:
                 listener = Listener(api, name, self.host, sock.getsockname()[1], api.name in self.tls, sock)
                 self.listeners.append(listener)
             api.base_urls = {l.name: l.url for l in self.listeners if l.api is api}
+        link_sandbox(self.apis.values())  # each API's console links to the others
         return self.listeners
 
     def close(self) -> None:

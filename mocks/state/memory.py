@@ -142,3 +142,28 @@ class MemoryStore:
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return {name: [copy.deepcopy(r) for r in items.values()] for name, items in self._collections.items()}
+
+    # snapshots: what a snapshot needs beyond the calls above (sequences, keyed values, rate budgets) -----
+    def sequences(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._sequences)
+
+    def set_sequence(self, name: str, value: int) -> None:
+        with self._lock:
+            self._sequences[name] = value
+
+    def values(self, space: str) -> list[tuple[str, Any, float | None]]:
+        with self._lock:
+            return [(key, copy.deepcopy(value), expires) for key, (value, expires) in self._values.get(space, {}).items()]
+
+    def rate_usage(self) -> dict[str, Any]:
+        with self._lock:
+            return {"sliding": {key: list(log) for key, log in self._logs.items()},
+                    "fixed": {key: list(window) for key, window in self._windows.items()},
+                    "in_flight": dict(self._in_flight)}
+
+    def restore_rate_usage(self, usage: dict[str, Any]) -> None:
+        """Budgets as `rate_usage` gave them; requests in flight then are not in flight now."""
+        with self._lock:
+            self._logs = {key: deque(times) for key, times in usage.get("sliding", {}).items()}
+            self._windows = {key: (float(start), int(used)) for key, (start, used) in usage.get("fixed", {}).items()}
