@@ -242,7 +242,7 @@ def events(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockRe
 
 @route("GET", "/deliveries")
 def deliveries(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
-    return json_response(200, {"deliveries": app.api.webhooks.describe(),
+    return json_response(200, {"deliveries": app.api.webhooks.describe(), "counts": app.api.webhooks.summary(),
                                "retry": {"max_attempts": app.api.webhooks.retry.max_attempts,
                                          "horizon_seconds": app.api.webhooks.retry.horizon}})
 
