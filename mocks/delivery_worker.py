@@ -52,6 +52,7 @@ class DeliveryWorker:
         self._tiebreak = itertools.count()
         self._lanes: dict[str, tuple[asyncio.Semaphore, int]] = {}  # receiver -> (lane, attempts using it)
         self._attempts: set[asyncio.Task] = set()
+        self._in_flight: set[str] = set()  # ids of deliveries with an attempt started or waiting in a lane
         self._task: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
@@ -118,7 +119,8 @@ class DeliveryWorker:
             now = self.clock.now()
             while self._due and self._due[0][0] <= now:
                 due_at, _, delivery = heapq.heappop(self._due)
-                if delivery.pending and delivery.next_at == due_at and self.log.holds(delivery):
+                if (delivery.pending and delivery.next_at == due_at and delivery.id not in self._in_flight
+                        and self.log.holds(delivery)):
                     self._start(client, delivery)
             await self._sleep(now)
 
@@ -131,6 +133,7 @@ class DeliveryWorker:
             await asyncio.wait_for(self._wake.wait(), wait)
 
     def _start(self, client: httpx.AsyncClient, delivery: Delivery) -> None:
+        self._in_flight.add(delivery.id)
         task = asyncio.get_running_loop().create_task(self._in_lane(client, delivery))
         self._attempts.add(task)
         task.add_done_callback(self._attempts.discard)
@@ -142,7 +145,11 @@ class DeliveryWorker:
         try:
             async with lane:
                 await self._attempt(client, delivery)
+        except asyncio.CancelledError:  # stopped: the delivery is due again when a worker next runs
+            heapq.heappush(self._due, (delivery.next_at, next(self._tiebreak), delivery))
+            raise
         finally:
+            self._in_flight.discard(delivery.id)
             lane, users = self._lanes[receiver]
             if users <= 1:
                 del self._lanes[receiver]
