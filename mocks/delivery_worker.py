@@ -57,6 +57,7 @@ class DeliveryWorker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self.crashes = 0
+        clock.listeners.append(self.poke)  # a moved clock can make a retry due
 
     # scheduling ----------------------------------------------------------------------------------
     def schedule(self, delivery: Delivery) -> None:

@@ -49,7 +49,6 @@ class WebhookDispatcher:
         # (e.g. httpx.MockTransport) so that generated handler URLs are never contacted
         self.transport: httpx.AsyncBaseTransport | None = None
         self.worker = DeliveryWorker(self.deliveries, api.clock, self.retry, self.client)
-        api.clock.listeners.append(self.worker.poke)  # a moved clock can make a retry due
         if "subscriptions" in spec:
             api.events.listeners.append(self.on_event)
 
