@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 from mocks.faults import FaultError
 from mocks.media import dump_json
 from mocks.routing import Router
+from mocks.state import Slice
+from mocks.state_pages import PageRequestError, state_page
 from mocks.types import MockRequest, MockResponse
 
 if TYPE_CHECKING:
@@ -122,11 +124,19 @@ def reset(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockRes
 @route("POST", "/seed")
 def seed(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
     app.api.seed()
-    return json_response(200, {"seeded": True, "resources": {k: len(v) for k, v in app.api.store.snapshot().items()}})
+    store = app.api.store
+    return json_response(200, {"seeded": True, "resources": {
+        name: store.count(name, Slice.everywhere()) for name in app.api.resources}})
 
 
 @route("GET", "/state")
 def state(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
+    paging = {name: query(request, name) for name in ("collection", "scope", "limit", "cursor")}
+    if any(value is not None for value in paging.values()):
+        try:
+            return json_response(200, state_page(app.api.store, app.api.resources, **paging))
+        except PageRequestError as exc:
+            raise AdminError(400, str(exc)) from None
     snapshot = app.api.store.snapshot()
     return json_response(200, {name: [{"scope": r["scope"], **r["data"]} for r in records]
                                for name, records in snapshot.items()})
@@ -244,7 +254,7 @@ def events(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockRe
 
 @route("GET", "/deliveries")
 def deliveries(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
-    return json_response(200, {"deliveries": app.api.webhooks.describe(),
+    return json_response(200, {"deliveries": app.api.webhooks.describe(), "counts": app.api.webhooks.summary(),
                                "retry": {"max_attempts": app.api.webhooks.retry.max_attempts,
                                          "horizon_seconds": app.api.webhooks.retry.horizon}})
 
