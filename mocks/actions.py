@@ -334,7 +334,7 @@ def _handler(api: Api, operation: Operation, spec: dict[str, Any]) -> Action:
     module = importlib.import_module(f"mocks.apis.{api.contract.module or api.name}")
     function = getattr(module, spec["handler"], None)
     if function is None:
-        raise ValueError(f"{operation.id}: mocks.apis.{module.__name__} has no handler '{spec['handler']}'")
+        raise ValueError(f"{operation.id}: {module.__name__} has no handler '{spec['handler']}'")
     resource = api.resources.get(spec.get("resource", ""))
     find = _finder(api, operation, spec, resource) if resource and spec.get("id-param") else None
 

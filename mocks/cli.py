@@ -41,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="override a port, e.g. --port lagerkoll=9102 --port konducter.local=9288")
     serve.add_argument("--store", default="memory", choices=["memory"], help="state store (default memory)")
     serve.add_argument("--limit", action="append", default=[], metavar="API[.POLICY]=RATE",
-                       help="change a rate limit, e.g. --limit lagerkoll=5/min --limit plggr.concurrency=2")
+                       help="change a rate limit, e.g. --limit lagerkoll=5/min --limit plggr.concurrent-requests=2")
     serve.add_argument("--scenario", action="append", default=[], metavar="NAME",
                        help="load a QA scenario from fixtures/scenarios/ at start-up")
     serve.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help="serve iStockist over HTTPS with this certificate")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from mocks.media import dump_json
+from mocks.outbound import guarded_transport
 from mocks.templates import compile_template
 
 if TYPE_CHECKING:
@@ -165,7 +166,8 @@ class WebhookDispatcher:
             self._task = None
 
     async def _work(self) -> None:
-        async with httpx.AsyncClient(timeout=self.timeout, transport=self.transport) as client:
+        # an injected transport never touches the network; the real one refuses the sandbox's own ports
+        async with httpx.AsyncClient(timeout=self.timeout, transport=self.transport or guarded_transport()) as client:
             while True:
                 now = self.api.clock.now()
                 due = [d for d in self.deliveries if d.state == "pending" and d.next_at <= now]
