@@ -97,6 +97,14 @@ def _finder(api: Api, operation: Operation, spec: dict[str, Any], resource: Reso
     return find
 
 
+def compile_lookup(api: Api, operation: Operation) -> Callable[[Exchange], dict[str, Any]] | None:
+    """The read-only lookup of the record an operation acts on (its 404), or None when it names none."""
+    spec = operation.action or {}
+    if not spec.get("id-param") or spec.get("resource") not in api.resources:
+        return None
+    return _finder(api, operation, spec, api.resources[spec["resource"]])
+
+
 def _create(api: Api, operation: Operation, spec: dict[str, Any]) -> Action:
     resource = _resource(api, operation, spec)
     assign = compile_template(spec.get("set") or {})

@@ -158,10 +158,10 @@ def clear_journal(app: MockApp, request: MockRequest, params: dict[str, str]) ->
 
 @route("GET", "/openapi.json")
 def openapi(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
-    return json_response(200, served_document(app, request))
+    return json_response(200, served_document(app))
 
 
-def served_document(app: MockApp, request: MockRequest) -> dict[str, Any]:
+def served_document(app: MockApp) -> dict[str, Any]:
     """The contract with each local-mock server entry pointing at the port this sandbox actually bound."""
     listeners = app.api.contract.listeners
     # in-process (the pytest plugin) nothing is bound: the contract is served as written

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from mocks.actions import Action, compile_action
+from mocks.actions import Action, compile_action, compile_lookup
 from mocks.auth import Authenticator
 from mocks.chosen import chosen_response, preferred
 from mocks.clock import Clock
@@ -47,6 +47,7 @@ class CompiledOperation:
     error_template: str | None
     magic: list[dict[str, Any]]
     requirements: list[tuple[Any, str, Any, str]] = field(default_factory=list)
+    lookup: Any = None  # the record the operation acts on, found read-only (before a Prefer answer)
 
 
 @dataclass(slots=True)
@@ -111,6 +112,7 @@ class Api:
             policies=self.limiter.for_operation(op.id),
             error_template=op.spec.get("x-mock-error-template"),
             magic=op.spec.get("x-mock-magic") or [],
+            lookup=compile_lookup(self, op),
             requirements=[(compile_template(r["value"]), "equals" if "equals" in r else "in",
                            compile_template(r.get("equals", r.get("in"))), r["error"])
                           for r in op.action.get("require") or []],
@@ -256,6 +258,8 @@ class Api:
         self._scope(compiled, exchange)
         trace.preferred = preferred(request) if fault is None else None
         if trace.preferred is not None:
+            if compiled.lookup is not None:
+                compiled.lookup(exchange)  # another tenant's or a missing record stays a 404
             return chosen_response(self, compiled, trace.preferred, request)
         if compiled.magic:
             exchange.check_magic = lambda: self._magic(compiled, exchange)

@@ -38,7 +38,8 @@ class Listener:
 
     @property
     def url(self) -> str:
-        host = "localhost" if self.host in ("127.0.0.1", "0.0.0.0", "::") else self.host
+        host = "localhost" if self.host in ("", "127.0.0.1", "0.0.0.0", "::") else self.host
+        host = f"[{host}]" if ":" in host else host
         return f"{'https' if self.tls else 'http'}://{host}:{self.port}{self.api.contract.prefix}"
 
 

@@ -15,7 +15,8 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
-from servekit import Served
+import pytest
+from servekit import Served, end, start_serve
 
 JSON = {"Content-Type": "application/json"}
 KONDUCTER_APP = "00000000-0000-0000-0000-000000000000"
@@ -97,3 +98,20 @@ def json_of(response: httpx.Response) -> dict:
         return response.json()
     except json.JSONDecodeError as exc:
         raise AssertionError(f"{response.status_code} is not JSON: {response.text!r}") from exc
+
+
+@pytest.fixture(scope="module", name="istockist_sandbox")
+def istockist_sandbox_fixture() -> Iterator[Served]:
+    """`mocks serve istockist` on a free port, shared by one test module."""
+    served = start_serve("istockist", "--port", "istockist=0", "--limit", "istockist=100000/s")
+    yield served
+    end(served)
+
+
+@pytest.fixture(name="istockist_admin")
+def istockist_admin_fixture(istockist_sandbox) -> Iterator[httpx.Client]:
+    """An admin client of that sandbox; state, faults, limits and clock are put back after each test."""
+    with admin_client(istockist_sandbox, "istockist") as client:
+        yield client
+        client.post("/__mock/reset", headers=JSON)
+        client.post("/__mock/clock", json={"reset": True})

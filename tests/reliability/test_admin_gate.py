@@ -9,29 +9,14 @@ bind that is not loopback-only needs --admin-token or --no-admin; a non-ASCII to
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from securitykit import JSON, admin_client
-from servekit import COMMAND, ROOT, Served, end, start_serve
+from securitykit import admin_client, istockist_admin_fixture, istockist_sandbox_fixture  # noqa: F401 - fixtures, used by name
+from servekit import COMMAND, ROOT, Served
 
 FAULT = {"operation": "listProducts", "respond": 503}
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Served]:
-    served = start_serve("istockist", "--port", "istockist=0")
-    yield served
-    end(served)
-
-
-@pytest.fixture
-def admin(sandbox) -> Iterator[httpx.Client]:
-    with admin_client(sandbox, "istockist") as client:
-        yield client
-        client.delete("/__mock/faults", headers=JSON)
 
 
 def origin_of(sandbox: Served) -> str:
@@ -50,74 +35,75 @@ def no_faults(admin: httpx.Client) -> bool:
 
 
 @pytest.mark.parametrize("origin", ["http://evil.example", "http://localhost:1", "null", "https://localhost"])
-def test_a_cross_origin_write_is_403_and_installs_nothing(admin, origin):
-    response = admin.post("/__mock/faults", json=FAULT, headers={"Origin": origin})
+def test_a_cross_origin_write_is_403_and_installs_nothing(istockist_admin, origin):
+    response = istockist_admin.post("/__mock/faults", json=FAULT, headers={"Origin": origin})
     assert_refused(response, 403, "cross-origin", origin)
-    assert no_faults(admin)
+    assert no_faults(istockist_admin)
 
 
-def test_a_cross_origin_read_is_403_too(admin):
-    assert_refused(admin.get("/__mock/state", headers={"Origin": "http://evil.example"}), 403, "cross-origin")
+def test_a_cross_origin_read_is_403_too(istockist_admin):
+    assert_refused(istockist_admin.get("/__mock/state", headers={"Origin": "http://evil.example"}), 403, "cross-origin")
 
 
 @pytest.mark.parametrize("site", ["cross-site", "same-site"])
-def test_sec_fetch_site_from_another_site_is_403(admin, site):
-    assert_refused(admin.post("/__mock/faults", json=FAULT, headers={"Sec-Fetch-Site": site}), 403, site)
-    assert_refused(admin.get("/__mock/journal", headers={"Sec-Fetch-Site": site}), 403, site)
-    assert no_faults(admin)
+def test_sec_fetch_site_from_another_site_is_403(istockist_admin, site):
+    assert_refused(istockist_admin.post("/__mock/faults", json=FAULT, headers={"Sec-Fetch-Site": site}), 403, site)
+    assert_refused(istockist_admin.get("/__mock/journal", headers={"Sec-Fetch-Site": site}), 403, site)
+    assert no_faults(istockist_admin)
 
 
 @pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded",
                                           "multipart/form-data; boundary=x", "application/jsonx"])
 @pytest.mark.parametrize(("method", "path"), [("POST", "/__mock/faults"), ("POST", "/__mock/reset"),
                                               ("DELETE", "/__mock/faults"), ("POST", "/__mock/clock")])
-def test_a_write_that_is_not_json_is_415(admin, method, path, content_type):
-    admin.post("/__mock/faults", json=FAULT)
+def test_a_write_that_is_not_json_is_415(istockist_admin, method, path, content_type):
+    istockist_admin.post("/__mock/faults", json=FAULT)
     headers = {"Content-Type": content_type} if content_type else {}
-    response = admin.request(method, path, content=b'{"operation": "listProducts", "respond": 503}', headers=headers)
+    response = istockist_admin.request(method, path, content=b'{"operation": "listProducts", "respond": 503}', headers=headers)
     assert_refused(response, 415, "Content-Type: application/json")
-    assert len(admin.get("/__mock/faults").json()["faults"]) == 1  # neither added nor cleared
+    assert len(istockist_admin.get("/__mock/faults").json()["faults"]) == 1  # neither added nor cleared
 
 
-def test_a_same_origin_request_works_as_from_a_page_the_sandbox_serves(sandbox, admin):
-    page = {"Origin": origin_of(sandbox), "Sec-Fetch-Site": "same-origin"}
-    response = admin.post("/__mock/faults", json=FAULT, headers=page)
+def test_a_same_origin_request_works_as_from_a_page_the_sandbox_serves(istockist_sandbox, istockist_admin):
+    page = {"Origin": origin_of(istockist_sandbox), "Sec-Fetch-Site": "same-origin"}
+    response = istockist_admin.post("/__mock/faults", json=FAULT, headers=page)
     assert response.status_code == 201, response.text
-    assert admin.get("/__mock/faults", headers={"Sec-Fetch-Site": "same-origin"}).json()["faults"][0]["respond"] == {
+    assert istockist_admin.get("/__mock/faults", headers={"Sec-Fetch-Site": "same-origin"}).json()["faults"][0]["respond"] == {
         "status": 503}
 
 
 @pytest.mark.parametrize("host", ["localhost", "LOCALHOST", "127.0.0.1", "127.1.2.3", "[::1]"])
-def test_loopback_host_names_reach_the_open_admin_api_with_or_without_a_port(sandbox, admin, host):
-    port = urlsplit(sandbox.urls[("istockist", "api")]).port
+def test_loopback_host_names_reach_the_open_admin_api_with_or_without_a_port(istockist_sandbox, istockist_admin, host):
+    port = urlsplit(istockist_sandbox.urls[("istockist", "api")]).port
     for value in (host, f"{host}:{port}"):
-        response = admin.get("/__mock/info", headers={"Host": value})
+        response = istockist_admin.get("/__mock/info", headers={"Host": value})
         assert response.status_code == 200, (value, response.text)
 
 
 @pytest.mark.parametrize("host", ["evil.example", "evil.example:8103", "192.168.1.10", "localhost.evil.example",
                                   "127.0.0.1.nip.io", "[::ffff:1.2.3.4]"])
-def test_another_host_name_on_the_open_admin_api_is_421(admin, host):
+def test_another_host_name_on_the_open_admin_api_is_421(istockist_admin, host):
     """A page whose DNS name was rebound to 127.0.0.1 sends its own name as Host."""
-    response = admin.post("/__mock/faults", json=FAULT, headers={"Host": host})
+    response = istockist_admin.post("/__mock/faults", json=FAULT, headers={"Host": host})
     assert_refused(response, 421, host, "loopback")
-    assert no_faults(admin)
+    assert no_faults(istockist_admin)
 
 
-def test_the_contract_api_itself_is_not_gated(sandbox):
-    with sandbox.client("istockist", checked=False) as client:
+def test_the_contract_api_itself_is_not_gated(istockist_sandbox):
+    with istockist_sandbox.client("istockist", checked=False) as client:
         response = client.get("/v1/products", headers={"Host": "shop.example", "Origin": "http://evil.example"})
     assert response.status_code == 401  # the API's own answer (no credentials), not the admin gate's
 
 
 def test_with_a_token_a_non_ascii_authorization_header_is_401(serve):
     served = serve("istockist", "--port", "istockist=0", "--admin-token", "s3cret")
-    with admin_client(served, "istockist") as admin:
+    with admin_client(served, "istockist") as guarded:
         for value in (b"Bearer \xff\xfe", "Bearer s3cr\u00e9t".encode(), b"\xe9"):
-            assert_refused(admin.get("/__mock/info", headers={"Authorization": value}), 401, "Bearer")
-        ok = admin.get("/__mock/info", headers={"Authorization": "Bearer s3cret", "Host": "sandbox.internal"})
+            assert_refused(guarded.get("/__mock/info", headers={"Authorization": value}), 401, "Bearer")
+        token = {"Authorization": "Bearer s3cret"}
+        ok = guarded.get("/__mock/info", headers={**token, "Host": "sandbox.internal"})
         assert ok.status_code == 200  # with a token, any Host name may reach it
-        assert_refused(admin.post("/__mock/reset", headers={"Authorization": "Bearer s3cret"}), 415, "Content-Type")
+        assert_refused(guarded.post("/__mock/reset", headers=token), 415, "Content-Type")
 
 
 @pytest.mark.parametrize("host", ["", "0.0.0.0", "::"])

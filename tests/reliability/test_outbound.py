@@ -33,9 +33,9 @@ PORTS = ["--port", "lagerkoll=0", "--port", "konducter=0", "--port", "konducter.
 DOC_SITE = "00000000-0000-0000-0000-000000000000"
 BAD_URLS = ["file:///etc/passwd", "gopher://hooks.example.com/x", "http://hooks.example.com:99999/x",
             "http://hooks.example.com:0/x", "http://:8080/x", "javascript:alert(1)", "ftp://hooks.example.com/",
-            "hooks.example.com/x"]
+            "hooks.example.com/x", "http://[::1]:8103/__mock/faults"]  # IPv6 literals: use a name
 # every spelling of "this machine" that reaches a listener bound on 127.0.0.1
-LOOPBACK_SPELLINGS = ["127.0.0.1", "localhost", "127.9.9.9", "0.0.0.0", "[::1]", "2130706433", "0x7f000001",
+LOOPBACK_SPELLINGS = ["127.0.0.1", "localhost", "127.9.9.9", "0.0.0.0", "2130706433", "0x7f000001", "127.1",
                       "ip6-localhost"]
 
 
