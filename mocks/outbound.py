@@ -128,5 +128,9 @@ async def _resolve(host: str, port: int, timeout: float | None) -> list[IPAddres
 def guarded_transport() -> httpx.AsyncHTTPTransport:
     """The transport every outbound request of the sandbox goes through."""
     transport = httpx.AsyncHTTPTransport(trust_env=False)
-    transport._pool._network_backend = GuardedBackend()  # httpx has no public hook for the backend
+    pool = getattr(transport, "_pool", None)
+    if not isinstance(pool, httpcore.AsyncConnectionPool) or not hasattr(pool, "_network_backend"):
+        raise RuntimeError("this httpx/httpcore version hides the connection pool's network backend; "
+                           "outbound requests cannot be guarded")  # fail loudly rather than unguarded
+    pool._network_backend = GuardedBackend()  # httpx has no public hook for the backend
     return transport

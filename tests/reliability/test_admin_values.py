@@ -96,3 +96,15 @@ def test_the_edges_of_the_range_are_accepted_and_answerable(istockist_sandbox, i
         still_answers(istockist_sandbox)
     refused = istockist_admin.post("/__mock/clock", json={"advance": 1})
     assert refused.status_code == 400 and "range" in refused.json()["error"]
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("GET", "/__mock/journal?since=" + "9" * 5000), ("GET", "/__mock/journal?limit=" + "1" * 5000),
+    ("GET", "/__mock/journal?status=%D9%A1"), ("DELETE", "/__mock/faults/" + "7" * 5000),
+    ("DELETE", "/__mock/faults/%D9%A1"),
+])
+def test_a_number_too_long_or_not_ascii_in_an_admin_url_is_400(istockist_sandbox, istockist_admin, method, path):
+    response = istockist_admin.request(method, path, headers=JSON)
+    assert response.status_code == 400, response.text
+    assert "whole number" in response.json()["error"]
+    still_answers(istockist_sandbox)
