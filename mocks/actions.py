@@ -77,6 +77,14 @@ def _finder(api: Api, operation: Operation, spec: dict[str, Any], resource: Reso
     return find
 
 
+def compile_lookup(api: Api, operation: Operation) -> Callable[[Exchange], dict[str, Any]] | None:
+    """The read-only lookup of the record an operation acts on (its 404), or None when it names none."""
+    spec = operation.action or {}
+    if not spec.get("id-param") or spec.get("resource") not in api.resources:
+        return None
+    return _finder(api, operation, spec, api.resources[spec["resource"]])
+
+
 def _create(api: Api, operation: Operation, spec: dict[str, Any]) -> Action:
     resource = _resource(api, operation, spec)
     assign = compile_template(spec.get("set") or {})
@@ -251,7 +259,7 @@ def _handler(api: Api, operation: Operation, spec: dict[str, Any]) -> Action:
     module = importlib.import_module(f"mocks.apis.{api.contract.module or api.name}")
     function = getattr(module, spec["handler"], None)
     if function is None:
-        raise ValueError(f"{operation.id}: mocks.apis.{module.__name__} has no handler '{spec['handler']}'")
+        raise ValueError(f"{operation.id}: {module.__name__} has no handler '{spec['handler']}'")
     resource = api.resources.get(spec.get("resource", ""))
     find = _finder(api, operation, spec, resource) if resource and spec.get("id-param") else None
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
+from mocks.clock import LATEST, RANGE
 from mocks.faults import FaultError
 from mocks.media import dump_json
 from mocks.routing import Router
@@ -67,6 +71,11 @@ def body_of(request: MockRequest) -> Any:
         return json.loads(request.body)
     except ValueError as exc:
         raise AdminError(400, f"request body is not valid JSON: {exc}") from None
+
+
+def whole_number(text: str) -> bool:
+    """ASCII digits only, and few enough that int() neither refuses them nor takes long."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
 
 
 def query(request: MockRequest, name: str) -> str | None:
@@ -148,8 +157,8 @@ def journal(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockR
         value = query(request, name)
         if value is None:
             return None
-        if not value.isdigit():
-            raise AdminError(400, f"'{name}' must be a whole number")
+        if not whole_number(value):
+            raise AdminError(400, f"'{name}' must be a whole number (at most 18 digits)")
         return int(value)
 
     entries = app.api.journal.entries(operation=query(request, "operation"), status=number("status"),
@@ -166,7 +175,31 @@ def clear_journal(app: MockApp, request: MockRequest, params: dict[str, str]) ->
 
 @route("GET", "/openapi.json")
 def openapi(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
-    return json_response(200, app.api.contract.document)
+    return json_response(200, served_document(app))
+
+
+def served_document(app: MockApp) -> dict[str, Any]:
+    """The contract with each local-mock server entry pointing at the port this sandbox actually bound."""
+    listeners = app.api.contract.listeners
+    # in-process (the pytest plugin) nothing is bound: the contract is served as written
+    bound = {str(spec.get("port")): app.api.base_urls.get(name) for name, spec in listeners.items()}
+
+    def rewrite(servers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out = []
+        for server in servers:
+            declared = urlsplit(server.get("url", ""))
+            url = bound.get(str(declared.port)) if server.get("x-mock-server") else None
+            if url is not None:
+                actual = urlsplit(url)
+                server = {**server, "url": f"{actual.scheme}://{actual.netloc}{declared.path}"}
+            out.append(server)
+        return out
+
+    document = dict(app.api.contract.document)
+    document["servers"] = rewrite(document.get("servers") or [])
+    document["paths"] = {path: {**item, "servers": rewrite(item["servers"])} if item.get("servers") else item
+                         for path, item in (document.get("paths") or {}).items()}
+    return document
 
 
 @route("GET", "/clock")
@@ -182,7 +215,22 @@ def steer_clock(app: MockApp, request: MockRequest, params: dict[str, str]) -> M
     known = {"freeze", "set", "advance", "reset"}
     if not isinstance(body, dict) or not body or set(body) - known:
         raise AdminError(400, "clock takes {freeze: bool}, {set: unix seconds}, {advance: seconds} or {reset: true}")
+    for name in ("freeze", "reset"):
+        if name in body and not isinstance(body[name], bool):
+            raise AdminError(400, f"clock '{name}' is true or false, not {json.dumps(body[name])}")
+    for name in ("set", "advance"):
+        if name in body and (isinstance(body[name], bool) or not isinstance(body[name], int | float)):
+            raise AdminError(400, f"clock '{name}' is a number of seconds, not {json.dumps(body[name])}")
+    if body.get("advance", 0) < 0:
+        raise AdminError(400, "the clock only moves forward: advance takes seconds >= 0")
     try:
+        # check the moment the clock would reach before changing anything: a refused call changes nothing
+        start = body["set"] if "set" in body else time.time() if body.get("reset") else clock.now()
+        clock.check(float(start))
+        if not math.isfinite(body.get("advance", 0)):
+            raise ValueError(f"clock 'advance' is a finite number of seconds, not {body['advance']}")
+        if float(start) + body.get("advance", 0) > LATEST:
+            raise ValueError(f"advancing by {body['advance']} s would pass the clock's range ({RANGE})")
         if body.get("reset"):
             clock.reset()
         if "freeze" in body:
@@ -190,12 +238,9 @@ def steer_clock(app: MockApp, request: MockRequest, params: dict[str, str]) -> M
         if "set" in body:
             clock.set(float(body["set"]))
         if "advance" in body:
-            seconds = float(body["advance"])
-            if seconds < 0:
-                raise AdminError(400, "the clock only moves forward: advance takes seconds >= 0")
-            clock.advance(seconds)
-    except (TypeError, ValueError):
-        raise AdminError(400, "clock values are numbers of seconds") from None
+            clock.advance(float(body["advance"]))
+    except (ValueError, OverflowError) as exc:
+        raise AdminError(400, str(exc)) from None
     return json_response(200, clock.describe())
 
 
@@ -219,8 +264,8 @@ def clear_faults(app: MockApp, request: MockRequest, params: dict[str, str]) -> 
 
 @route("DELETE", "/faults/{id}")
 def clear_fault(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
-    if not params["id"].isdigit():
-        raise AdminError(400, "fault ids are numbers")
+    if not whole_number(params["id"]):
+        raise AdminError(400, "fault ids are whole numbers")
     cleared = app.api.faults.clear(int(params["id"]))
     if not cleared:
         raise AdminError(404, f"no fault {params['id']}")
@@ -238,6 +283,9 @@ def set_limits(app: MockApp, request: MockRequest, params: dict[str, str]) -> Mo
     body = body_of(request)
     if not isinstance(body, dict) or not ({"rate", "enabled"} & set(body)):
         raise AdminError(400, "limits take {rate: '5/min', policy?: name} or {policy: name, enabled: bool}")
+    if not all(isinstance(body.get(name, ""), str) for name in ("rate", "policy")) \
+            or not isinstance(body.get("enabled", True), bool):
+        raise AdminError(400, "a limit's 'rate' is a string like '5/min', 'policy' a name and 'enabled' true or false")
     try:
         chosen = app.api.configure_limit(body.get("rate"), body.get("policy"), body.get("enabled"))
     except KeyError:

@@ -26,6 +26,7 @@ class JournalEntry:
     fault: Any
     duration: float
     seq: int = 0
+    preferred: dict[str, Any] | None = None  # the response a Prefer header chose
 
     @property
     def status(self) -> int | None:
@@ -52,6 +53,7 @@ class JournalEntry:
             "response_media_type": response.media_type if response else None,
             "response_body": text_of(response.body) if response and response.body else "",
             "fault": self.fault.describe() if self.fault else None,
+            "preferred": self.preferred,
             "duration_ms": round(self.duration * 1000, 3),
         }
 

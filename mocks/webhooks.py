@@ -18,6 +18,7 @@ import httpx
 from mocks.deliveries import Delivery, DeliveryLog, RetryPolicy
 from mocks.delivery_worker import DeliveryWorker
 from mocks.media import dump_json
+from mocks.outbound import guarded_transport
 from mocks.templates import compile_template
 
 if TYPE_CHECKING:
@@ -97,7 +98,8 @@ class WebhookDispatcher:
 
     def client(self) -> httpx.AsyncClient:
         """The one place the outbound HTTP client for deliveries is made."""
-        return httpx.AsyncClient(timeout=self.timeout, transport=self.transport)
+        # an injected transport never touches the network; the real one refuses the sandbox's own ports
+        return httpx.AsyncClient(timeout=self.timeout, transport=self.transport or guarded_transport())
 
     async def start(self) -> None:
         self.worker.ensure_running()
