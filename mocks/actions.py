@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import importlib
-import math
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from mocks.exchange import Exchange, Result
+from mocks.listing import Filter, compile_list
 from mocks.resources import ResourceType
 from mocks.templates import compile_template
 from mocks.types import MockError
@@ -46,31 +46,11 @@ def _response(spec: dict[str, Any], default: str = "{resource}"):
 
 
 def _matcher(spec: dict[str, Any]):
-    """`filter`: each field equals the rendered value, is one of a rendered list; null = no filter."""
+    """context -> a test of a record's data against the rendered `filter` (None: no filter declared)."""
     if not spec.get("filter"):
         return None
-    where = compile_template(spec["filter"])
-
-    def matches(context: dict[str, Any]):
-        wanted = {k: v for k, v in where(context).items() if v is not None}
-
-        def test(data: dict[str, Any]) -> bool:
-            for key, value in wanted.items():
-                have = data.get(key)
-                if isinstance(value, list):
-                    if str(have) not in {str(v) for v in value}:
-                        return False
-                elif str(have) != str(value):
-                    return False
-            return True
-
-        return test
-
-    return matches
-
-
-def _everything(data: dict[str, Any]) -> bool:
-    return True
+    where = Filter(spec["filter"])
+    return lambda context: Filter.test(where.wanted(context))
 
 
 def _finder(api: Api, operation: Operation, spec: dict[str, Any], resource: ResourceType):
@@ -95,6 +75,14 @@ def _finder(api: Api, operation: Operation, spec: dict[str, Any], resource: Reso
         return record
 
     return find
+
+
+def compile_lookup(api: Api, operation: Operation) -> Callable[[Exchange], dict[str, Any]] | None:
+    """The read-only lookup of the record an operation acts on (its 404), or None when it names none."""
+    spec = operation.action or {}
+    if not spec.get("id-param") or spec.get("resource") not in api.resources:
+        return None
+    return _finder(api, operation, spec, api.resources[spec["resource"]])
 
 
 def _create(api: Api, operation: Operation, spec: dict[str, Any]) -> Action:
@@ -215,70 +203,7 @@ def _delete(api: Api, operation: Operation, spec: dict[str, Any]) -> Action:
 
 
 def _list(api: Api, operation: Operation, spec: dict[str, Any]) -> Action:
-    resource = _resource(api, operation, spec)
-    matches = _matcher(spec)
-    envelope = compile_template(spec.get("envelope", "{items}"))
-    paginate = _paginator(spec.get("pagination") or {"style": "none"})
-    newest_first = spec.get("order", "oldest-first") == "newest-first"
-    status = int(spec.get("status", operation.success_status))
-
-    async def list_(exchange: Exchange) -> Result:
-        test = matches(exchange.context()) if matches is not None else _everything
-        group = api.group_of(resource, exchange.scope)
-        records = [r for r in api.store.scan(resource.name) if resource.visible(r, exchange.scope, group)
-                   and test(r["data"])]
-        if newest_first:
-            records.reverse()
-        page, extra = paginate(exchange, [resource.public(r) for r in records], resource.id_field)
-        return Result(status, envelope(exchange.context(items=page, **extra)))
-
-    return list_
-
-
-def _position(ids: list[str], marker: Any, parameter: str, strict: bool, missing: int) -> int:
-    """Where the cursor object stands; an unknown one is a 404 or, leniently, the end of the list."""
-    if str(marker) in ids:
-        return ids.index(str(marker))
-    if strict:
-        raise MockError("not_found", f"no such object: '{marker}'", field=parameter)
-    return missing
-
-
-def _paginator(spec: dict[str, Any]):
-    style = spec.get("style", "none")
-    if style == "cursor":
-        limit_name, after, before = spec.get("limit", "limit"), spec.get("after"), spec.get("before")
-        default, largest = int(spec.get("default-limit", 10)), int(spec.get("max-limit", 100))
-        strict = spec.get("unknown-cursor", "empty") == "not_found"
-
-        def cursor(exchange: Exchange, items: list, id_field: str):
-            limit = min(int(exchange.query.get(limit_name) or default), largest)
-            ids = [str(item.get(id_field)) for item in items]
-            start, end = 0, len(items)
-            if after and exchange.query.get(after) is not None:
-                start = _position(ids, exchange.query[after], after, strict, len(items) - 1) + 1
-                page = items[start:start + limit]
-                return page, {"has_more": start + limit < end}
-            if before and exchange.query.get(before) is not None:
-                end = _position(ids, exchange.query[before], before, strict, 0)
-                begin = max(0, end - limit)
-                return items[begin:end], {"has_more": begin > 0}
-            return items[:limit], {"has_more": limit < len(items)}
-
-        return cursor
-    if style == "page":
-        page_name, size_name = spec.get("page", "page"), spec.get("page-size", "pageSize")
-        default, largest = int(spec.get("default-limit", 25)), int(spec.get("max-limit", 100))
-
-        def pages(exchange: Exchange, items: list, id_field: str):
-            number = max(1, int(exchange.query.get(page_name) or 1))
-            size = min(max(1, int(exchange.query.get(size_name) or default)), largest)
-            chunk = items[(number - 1) * size:number * size]
-            return chunk, {"page": number, "page_size": size, "total": len(items),
-                           "total_pages": math.ceil(len(items) / size), "has_more": number * size < len(items)}
-
-        return pages
-    return lambda exchange, items, id_field: (items, {"has_more": False, "total": len(items)})
+    return compile_list(api, _resource(api, operation, spec), spec, int(spec.get("status", operation.success_status)))
 
 
 def _static(api: Api, operation: Operation, spec: dict[str, Any]) -> Action:
@@ -334,7 +259,7 @@ def _handler(api: Api, operation: Operation, spec: dict[str, Any]) -> Action:
     module = importlib.import_module(f"mocks.apis.{api.contract.module or api.name}")
     function = getattr(module, spec["handler"], None)
     if function is None:
-        raise ValueError(f"{operation.id}: mocks.apis.{module.__name__} has no handler '{spec['handler']}'")
+        raise ValueError(f"{operation.id}: {module.__name__} has no handler '{spec['handler']}'")
     resource = api.resources.get(spec.get("resource", ""))
     find = _finder(api, operation, spec, resource) if resource and spec.get("id-param") else None
 

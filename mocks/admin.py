@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import math
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
+from mocks.clock import LATEST, RANGE
 from mocks.faults import FaultError
 from mocks.media import dump_json
 from mocks.routing import Router
+from mocks.state import Slice
+from mocks.state_pages import PageRequestError, state_page
 from mocks.types import MockRequest, MockResponse
 
 if TYPE_CHECKING:
@@ -16,6 +22,7 @@ if TYPE_CHECKING:
 
 Handler = Callable[["MockApp", MockRequest, dict[str, str]], Awaitable[MockResponse] | MockResponse]
 _router: Router[Handler] = Router()
+_registered: list[tuple[str, str]] = []  # every route, those of other modules (console, HAR, snapshot) too
 
 
 class AdminError(Exception):
@@ -27,6 +34,7 @@ class AdminError(Exception):
 def route(method: str, path: str):
     def register(function: Handler) -> Handler:
         _router.add(method, "/__mock" + path, function)
+        _registered.append((method, path))
         return function
     return register
 
@@ -53,7 +61,7 @@ async def handle(app: MockApp, request: MockRequest) -> MockResponse:
 
 
 def routes() -> list[str]:
-    return sorted(f"{method} {path}" for method, path in _ROUTES)
+    return sorted({f"{method} {path}" for method, path in [*_ROUTES, *_registered]})
 
 
 def body_of(request: MockRequest) -> Any:
@@ -63,6 +71,11 @@ def body_of(request: MockRequest) -> Any:
         return json.loads(request.body)
     except ValueError as exc:
         raise AdminError(400, f"request body is not valid JSON: {exc}") from None
+
+
+def whole_number(text: str) -> bool:
+    """ASCII digits only, and few enough that int() neither refuses them nor takes long."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
 
 
 def query(request: MockRequest, name: str) -> str | None:
@@ -120,11 +133,19 @@ def reset(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockRes
 @route("POST", "/seed")
 def seed(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
     app.api.seed()
-    return json_response(200, {"seeded": True, "resources": {k: len(v) for k, v in app.api.store.snapshot().items()}})
+    store = app.api.store
+    return json_response(200, {"seeded": True, "resources": {
+        name: store.count(name, Slice.everywhere()) for name in app.api.resources}})
 
 
 @route("GET", "/state")
 def state(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
+    paging = {name: query(request, name) for name in ("collection", "scope", "limit", "cursor")}
+    if any(value is not None for value in paging.values()):
+        try:
+            return json_response(200, state_page(app.api.store, app.api.resources, **paging))
+        except PageRequestError as exc:
+            raise AdminError(400, str(exc)) from None
     snapshot = app.api.store.snapshot()
     return json_response(200, {name: [{"scope": r["scope"], **r["data"]} for r in records]
                                for name, records in snapshot.items()})
@@ -136,8 +157,8 @@ def journal(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockR
         value = query(request, name)
         if value is None:
             return None
-        if not value.isdigit():
-            raise AdminError(400, f"'{name}' must be a whole number")
+        if not whole_number(value):
+            raise AdminError(400, f"'{name}' must be a whole number (at most 18 digits)")
         return int(value)
 
     entries = app.api.journal.entries(operation=query(request, "operation"), status=number("status"),
@@ -154,7 +175,31 @@ def clear_journal(app: MockApp, request: MockRequest, params: dict[str, str]) ->
 
 @route("GET", "/openapi.json")
 def openapi(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
-    return json_response(200, app.api.contract.document)
+    return json_response(200, served_document(app))
+
+
+def served_document(app: MockApp) -> dict[str, Any]:
+    """The contract with each local-mock server entry pointing at the port this sandbox actually bound."""
+    listeners = app.api.contract.listeners
+    # in-process (the pytest plugin) nothing is bound: the contract is served as written
+    bound = {str(spec.get("port")): app.api.base_urls.get(name) for name, spec in listeners.items()}
+
+    def rewrite(servers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out = []
+        for server in servers:
+            declared = urlsplit(server.get("url", ""))
+            url = bound.get(str(declared.port)) if server.get("x-mock-server") else None
+            if url is not None:
+                actual = urlsplit(url)
+                server = {**server, "url": f"{actual.scheme}://{actual.netloc}{declared.path}"}
+            out.append(server)
+        return out
+
+    document = dict(app.api.contract.document)
+    document["servers"] = rewrite(document.get("servers") or [])
+    document["paths"] = {path: {**item, "servers": rewrite(item["servers"])} if item.get("servers") else item
+                         for path, item in (document.get("paths") or {}).items()}
+    return document
 
 
 @route("GET", "/clock")
@@ -170,7 +215,22 @@ def steer_clock(app: MockApp, request: MockRequest, params: dict[str, str]) -> M
     known = {"freeze", "set", "advance", "reset"}
     if not isinstance(body, dict) or not body or set(body) - known:
         raise AdminError(400, "clock takes {freeze: bool}, {set: unix seconds}, {advance: seconds} or {reset: true}")
+    for name in ("freeze", "reset"):
+        if name in body and not isinstance(body[name], bool):
+            raise AdminError(400, f"clock '{name}' is true or false, not {json.dumps(body[name])}")
+    for name in ("set", "advance"):
+        if name in body and (isinstance(body[name], bool) or not isinstance(body[name], int | float)):
+            raise AdminError(400, f"clock '{name}' is a number of seconds, not {json.dumps(body[name])}")
+    if body.get("advance", 0) < 0:
+        raise AdminError(400, "the clock only moves forward: advance takes seconds >= 0")
     try:
+        # check the moment the clock would reach before changing anything: a refused call changes nothing
+        start = body["set"] if "set" in body else time.time() if body.get("reset") else clock.now()
+        clock.check(float(start))
+        if not math.isfinite(body.get("advance", 0)):
+            raise ValueError(f"clock 'advance' is a finite number of seconds, not {body['advance']}")
+        if float(start) + body.get("advance", 0) > LATEST:
+            raise ValueError(f"advancing by {body['advance']} s would pass the clock's range ({RANGE})")
         if body.get("reset"):
             clock.reset()
         if "freeze" in body:
@@ -178,12 +238,9 @@ def steer_clock(app: MockApp, request: MockRequest, params: dict[str, str]) -> M
         if "set" in body:
             clock.set(float(body["set"]))
         if "advance" in body:
-            seconds = float(body["advance"])
-            if seconds < 0:
-                raise AdminError(400, "the clock only moves forward: advance takes seconds >= 0")
-            clock.advance(seconds)
-    except (TypeError, ValueError):
-        raise AdminError(400, "clock values are numbers of seconds") from None
+            clock.advance(float(body["advance"]))
+    except (ValueError, OverflowError) as exc:
+        raise AdminError(400, str(exc)) from None
     return json_response(200, clock.describe())
 
 
@@ -207,8 +264,8 @@ def clear_faults(app: MockApp, request: MockRequest, params: dict[str, str]) -> 
 
 @route("DELETE", "/faults/{id}")
 def clear_fault(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
-    if not params["id"].isdigit():
-        raise AdminError(400, "fault ids are numbers")
+    if not whole_number(params["id"]):
+        raise AdminError(400, "fault ids are whole numbers")
     cleared = app.api.faults.clear(int(params["id"]))
     if not cleared:
         raise AdminError(404, f"no fault {params['id']}")
@@ -226,6 +283,9 @@ def set_limits(app: MockApp, request: MockRequest, params: dict[str, str]) -> Mo
     body = body_of(request)
     if not isinstance(body, dict) or not ({"rate", "enabled"} & set(body)):
         raise AdminError(400, "limits take {rate: '5/min', policy?: name} or {policy: name, enabled: bool}")
+    if not all(isinstance(body.get(name, ""), str) for name in ("rate", "policy")) \
+            or not isinstance(body.get("enabled", True), bool):
+        raise AdminError(400, "a limit's 'rate' is a string like '5/min', 'policy' a name and 'enabled' true or false")
     try:
         chosen = app.api.configure_limit(body.get("rate"), body.get("policy"), body.get("enabled"))
     except KeyError:
@@ -242,7 +302,7 @@ def events(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockRe
 
 @route("GET", "/deliveries")
 def deliveries(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
-    return json_response(200, {"deliveries": app.api.webhooks.describe(),
+    return json_response(200, {"deliveries": app.api.webhooks.describe(), "counts": app.api.webhooks.summary(),
                                "retry": {"max_attempts": app.api.webhooks.retry.max_attempts,
                                          "horizon_seconds": app.api.webhooks.retry.horizon}})
 
@@ -259,15 +319,32 @@ def scenarios(app: MockApp, request: MockRequest, params: dict[str, str]) -> Moc
 
 @route("POST", "/scenarios/{name}")
 def load_scenario(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
-    from mocks.scenarios import ScenarioError, apply_scenario, load_scenario
+    from mocks.scenarios import ScenarioError, apply_scenario
 
-    if not params["name"].replace("-", "").replace("_", "").isalnum():
-        raise AdminError(400, "scenario names are letters, digits, '-' and '_'")
+    scenario = scenario_of(app, params["name"])
     try:
-        scenario = load_scenario(params["name"])
-        if scenario.api != app.api.name:
-            raise AdminError(400, f"scenario '{scenario.name}' is for {scenario.api}, not {app.api.name}")
         return json_response(200, apply_scenario(scenario, {app.api.name: app.api}))
     except ScenarioError as exc:
-        status = 404 if str(exc).startswith("no scenario") else 400
-        raise AdminError(status, str(exc)) from None
+        raise AdminError(400, str(exc)) from None
+
+
+def scenario_of(app: MockApp, name: str):
+    """The named scenario of this API, or the admin error that says why not."""
+    from mocks.scenarios import ScenarioError, load_scenario
+
+    if not name.replace("-", "").replace("_", "").isalnum():
+        raise AdminError(400, "scenario names are letters, digits, '-' and '_'")
+    try:
+        scenario = load_scenario(name)
+    except ScenarioError as exc:
+        raise AdminError(404 if str(exc).startswith("no scenario") else 400, str(exc)) from None
+    if scenario.api != app.api.name:
+        raise AdminError(400, f"scenario '{scenario.name}' is for {scenario.api}, not {app.api.name}")
+    return scenario
+
+
+# Admin routes that live in modules of their own register themselves when imported.
+import mocks.console.routes
+import mocks.console.stream
+import mocks.har
+import mocks.snapshot  # noqa: F401  (each import binds `mocks`; all four register routes)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hmac
-import ipaddress
 from urllib.parse import parse_qs, quote
 
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from mocks import admin
+from mocks import admin, admin_gate
+from mocks.console.assets import console_asset, is_console_asset
 from mocks.engine import Api
 from mocks.types import ConnectionDropped, MockRequest, MockResponse
 
@@ -17,11 +16,13 @@ ADMIN_PREFIX = "/__mock/"
 
 
 class MockApp:
-    def __init__(self, api: Api, listener: str, *, admin: bool = True, admin_token: str | None = None) -> None:
+    def __init__(self, api: Api, listener: str, *, admin: bool = True, admin_token: str | None = None,
+                 served_on_socket: bool = False) -> None:
         self.api = api
         self.listener = listener
         self.admin_enabled = admin and listener == api.primary_listener
         self.admin_token = admin_token
+        self.served_on_socket = served_on_socket  # a browser can reach it: the gate checks Host names too
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -40,7 +41,9 @@ class MockApp:
             client=(scope.get("client") or ("", 0))[0] or "",
             scheme=scope.get("scheme", "http"),
         )
-        if self.admin_enabled and mock_request.path.startswith(ADMIN_PREFIX):
+        if self.admin_enabled and is_console_asset(mock_request):
+            response = console_asset(mock_request)  # the page asks for the admin token itself
+        elif self.admin_enabled and mock_request.path.startswith(ADMIN_PREFIX):
             response = await self._admin(mock_request)
         else:
             try:
@@ -51,10 +54,9 @@ class MockApp:
         await _send(response, scope, receive, send)
 
     async def _admin(self, request: MockRequest) -> MockResponse:
-        if self.admin_token is not None:
-            offered = (request.header("authorization") or "").removeprefix("Bearer ").strip()
-            if not hmac.compare_digest(offered, self.admin_token):
-                return admin.json_response(401, {"error": "the admin API needs 'Authorization: Bearer <token>'"})
+        refused = admin_gate.refusal(request, token=self.admin_token, served_on_socket=self.served_on_socket)
+        if refused is not None:
+            return admin.json_response(refused[0], {"error": refused[1]})
         return await admin.handle(self, request)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
@@ -67,16 +69,6 @@ class MockApp:
                 await self.api.stop()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
-
-
-def admin_needs_token(host: str) -> bool:
-    """The admin API may run open only on loopback."""
-    if host in ("localhost", ""):
-        return False
-    try:
-        return not ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return True
 
 
 def _quote(path: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,8 +39,9 @@ class _Scheme:
         if prefix.lower() != "basic" or not value:
             return None
         try:
+            # ValueError also covers non-ASCII text, which b64decode refuses before decoding
             return base64.b64decode(value.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:
             return None
 
 

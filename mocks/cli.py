@@ -36,14 +36,18 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="serve mock APIs (default: all five)")
     serve.add_argument("apis", nargs="*", metavar="API", help=f"any of: {', '.join(API_NAMES)}")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1); any bind beyond loopback (e.g. '' or 0.0.0.0) "
+                            "needs --admin-token or --no-admin")
     serve.add_argument("--port", action="append", default=[], metavar="API[.LISTENER]=N",
                        help="override a port, e.g. --port lagerkoll=9102 --port konducter.local=9288")
     serve.add_argument("--store", default="memory", choices=["memory"], help="state store (default memory)")
     serve.add_argument("--limit", action="append", default=[], metavar="API[.POLICY]=RATE",
-                       help="change a rate limit, e.g. --limit lagerkoll=5/min --limit plggr.concurrency=2")
+                       help="change a rate limit, e.g. --limit lagerkoll=5/min --limit plggr.concurrent-requests=2")
     serve.add_argument("--scenario", action="append", default=[], metavar="NAME",
                        help="load a QA scenario from fixtures/scenarios/ at start-up")
+    serve.add_argument("--snapshot", action="append", default=[], metavar="FILE",
+                       help="start an API from a snapshot taken with GET /__mock/snapshot (one per API)")
     serve.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help="serve iStockist over HTTPS with this certificate")
     serve.add_argument("--no-admin", action="store_true", help="switch the /__mock/ admin API off")
     serve.add_argument("--admin-token", help="require 'Authorization: Bearer TOKEN' on the admin API")
@@ -151,13 +155,21 @@ def _serve(args: argparse.Namespace) -> int:
         api_name, _, policy = target.partition(".")
         if api_name not in sandbox.apis:
             raise ValueError(f"--limit {target}: {api_name} is not being served")
-        sandbox.apis[api_name].configure_limit(rate, policy or None)
+        try:
+            sandbox.apis[api_name].configure_limit(rate, policy or None)
+        except KeyError:
+            known = ", ".join(p.name for p in sandbox.apis[api_name].limiter.policies)
+            raise ValueError(f"--limit {target}: {api_name} has no rate-limit policy '{policy}' (has: {known})") from None
     for api in sandbox.apis.values():
         api.limiter.keep_as_baseline()  # a reset or a scenario goes back to these limits
     for scenario in args.scenario:
         from mocks.scenarios import apply_scenario, load_scenario
 
         apply_scenario(load_scenario(scenario), sandbox.apis)
+    if args.snapshot:
+        from mocks.snapshot import restore_files
+
+        restore_files(args.snapshot, sandbox.apis)
     sandbox.bind()
     print(describe(sandbox), flush=True)
     sandbox.run()

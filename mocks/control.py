@@ -21,6 +21,8 @@ class Admin:
 
     def __init__(self, http: httpx.Client) -> None:
         self.http = http
+        # the admin API takes writes only as JSON (a browser cannot send that cross-origin unasked)
+        self.http.headers["Content-Type"] = "application/json"
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.http.request(method, f"/__mock{path}", **kwargs)

@@ -11,15 +11,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from mocks.actions import Action, compile_action, first_example
+from mocks.actions import Action, compile_action, compile_lookup
 from mocks.auth import Authenticator
+from mocks.chosen import chosen_response, preferred
 from mocks.clock import Clock
 from mocks.contract import Contract, Operation
 from mocks.errors import ErrorCatalog
 from mocks.eventloop import sleep_at_least
 from mocks.events import Event, EventBus
 from mocks.exchange import Exchange
-from mocks.faults import Fault, FaultBook, FaultError, parse_fault, parse_prefer
+from mocks.faults import Fault, FaultBook, FaultError, parse_fault
 from mocks.fixtures import Fixtures
 from mocks.idempotency import Idempotency, Reservation
 from mocks.journal import Journal, JournalEntry
@@ -46,6 +47,7 @@ class CompiledOperation:
     error_template: str | None
     magic: list[dict[str, Any]]
     requirements: list[tuple[Any, str, Any, str]] = field(default_factory=list)
+    lookup: Any = None  # the record the operation acts on, found read-only (before a Prefer answer)
 
 
 @dataclass(slots=True)
@@ -57,6 +59,7 @@ class Trace:
     operation: CompiledOperation | None = None
     principal: Principal | None = None
     fault: Fault | None = None
+    preferred: dict[str, Any] | None = None  # what a Prefer header chose (not a fault)
     headers: list[tuple[str, str]] = field(default_factory=list)
     release: list[str] = field(default_factory=list)
 
@@ -109,6 +112,7 @@ class Api:
             policies=self.limiter.for_operation(op.id),
             error_template=op.spec.get("x-mock-error-template"),
             magic=op.spec.get("x-mock-magic") or [],
+            lookup=compile_lookup(self, op),
             requirements=[(compile_template(r["value"]), "equals" if "equals" in r else "in",
                            compile_template(r.get("equals", r.get("in"))), r["error"])
                           for r in op.action.get("require") or []],
@@ -237,7 +241,7 @@ class Api:
         if compiled.policies:
             headers, trace.release = self.limiter.check(compiled.policies, early, now, request.client)
             trace.headers.extend(headers)
-        fault = self.faults.pick(op.id, request, principal) or _preferred(request)
+        fault = self.faults.pick(op.id, request, principal)
         trace.fault = fault
         if fault is not None:
             if fault.drop == "before":
@@ -247,11 +251,16 @@ class Api:
             if fault.respond is not None:
                 if fault.latency:
                     await sleep_at_least(fault.latency)
-                return self._fault_response(compiled, fault, request)
+                return chosen_response(self, compiled, fault.respond, request, fault)
 
         exchange = Exchange(api=self, request=request, operation=op, path=path_params, now=now, principal=principal)
         self._validate(compiled, exchange, path_params)
         self._scope(compiled, exchange)
+        trace.preferred = preferred(request) if fault is None else None
+        if trace.preferred is not None:
+            if compiled.lookup is not None:
+                compiled.lookup(exchange)  # another tenant's or a missing record stays a 404
+            return chosen_response(self, compiled, trace.preferred, request)
         if compiled.magic:
             exchange.check_magic = lambda: self._magic(compiled, exchange)
             if op.action.get("kind") not in _CHECKS_MAGIC_ITSELF:
@@ -368,27 +377,6 @@ class Api:
         except KeyError:
             return self.errors.response(MockError("server_error", f"undeclared error code '{error.code}'"))
 
-    def _fault_response(self, compiled: CompiledOperation, fault: Fault, request: MockRequest) -> MockResponse:
-        respond = fault.respond or {}
-        status = respond.get("status")
-        op = compiled.operation
-        example = respond.get("example")
-        if respond.get("code") is None and (example is not None or (status and 200 <= int(status) < 300)):
-            status = int(status or op.success_status)
-            value = _named_example(self, op, status, example)
-            return compiled.renderer.render(status, value, request.header("accept"), [])
-        try:
-            code = self.errors.code_for(respond.get("code") or status)
-        except KeyError:
-            raise MockError("invalid_request", f"fault names undeclared response '{respond.get('code') or status}'")
-        headers = []
-        if fault.retry_after is not None:
-            headers.append(("Retry-After", str(fault.retry_after)))
-        elif self.errors.status_of(code) in (429, 503):
-            headers.append(("Retry-After", "1"))
-        return self._error(MockError(code, respond.get("message"), headers=headers), request,
-                           Trace(0, operation=compiled))
-
     def _preflight(self, request: MockRequest) -> MockResponse:
         cors = self.cors
         response = MockResponse(204)
@@ -416,7 +404,7 @@ class Api:
         self.journal.record(JournalEntry(
             time=self.clock.now(), arrived=trace.arrived, request=request, response=response,
             operation=op.id if op else None, principal=trace.principal.id if trace.principal else None,
-            fault=trace.fault, duration=time.perf_counter() - trace.started,
+            fault=trace.fault, duration=time.perf_counter() - trace.started, preferred=trace.preferred,
         ))
 
 
@@ -432,26 +420,6 @@ def _require(requirements: list[tuple[Any, str, Any, str]], context: dict[str, A
             ok = have is not None and str(have) in {str(v) for v in (wanted or [])}
         if not ok:
             raise MockError(error, f"'{have}' is not allowed for this caller")
-
-
-
-
-def _preferred(request: MockRequest) -> Fault | None:
-    chosen = parse_prefer(request.header("prefer"))
-    if chosen is None:
-        return None
-    return Fault(id=0, respond=chosen)
-
-
-def _named_example(api: Api, op: Operation, status: int, name: str | None) -> Any:
-    response = op.response(status) or {}
-    for media in (response.get("content") or {}).values():
-        examples = media.get("examples") or {}
-        if name is not None and name in examples:
-            return api.contract.resolve(examples[name]).get("value")
-    if name is not None:
-        raise MockError("invalid_request", f"no example '{name}' for status {status} of {op.id}", field="Prefer")
-    return first_example(api, op, status)
 
 
 def _pointer(value: Any, pointer: str) -> Any:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import itertools
+import math
 import random
 import threading
 from dataclasses import dataclass, field
@@ -16,6 +17,8 @@ from typing import Any
 from mocks.types import MockRequest, Principal
 
 RESPONSE_KEYS = ("status", "code", "example", "message")
+MAX_LATENCY = 3600.0  # seconds: an hour outlasts any client timeout worth testing
+MAX_COUNT = 1_000_000_000
 
 
 class FaultError(ValueError):
@@ -119,22 +122,53 @@ def parse_fault(spec: dict[str, Any], fault_id: int = 0) -> Fault:
         respond = respond or {"code": "unauthorized"}
     if respond is None and drop is None and not spec.get("latency"):
         raise FaultError("a fault needs at least one of respond, latency, drop or expire_credentials")
-    try:
-        fault = Fault(
-            id=fault_id, operation=spec.get("operation"), method=spec.get("method"), path=spec.get("path"),
-            principal=spec.get("principal"), respond=respond, latency=float(spec.get("latency", 0)),
-            drop=drop, times=None if spec.get("times") is None else int(spec["times"]),
-            after=int(spec.get("after", 0)), probability=float(spec.get("probability", 1.0)),
-            seed=spec.get("seed"),
-            retry_after=None if spec.get("retry_after") is None else int(spec["retry_after"]),
-            expire_credentials=bool(spec.get("expire_credentials", False)),
-        )
-    except (TypeError, ValueError) as exc:
-        raise FaultError(f"bad fault value: {exc}") from None
-    if not 0 <= fault.probability <= 1:
-        raise FaultError("probability is between 0 and 1")
+    for name in ("operation", "method", "path", "principal"):
+        if spec.get(name) is not None and not isinstance(spec[name], str):
+            raise FaultError(f"fault '{name}' is a string")
+    _check_respond(respond)
+    fault = Fault(
+        id=fault_id, operation=spec.get("operation"), method=spec.get("method"), path=spec.get("path"),
+        principal=spec.get("principal"), respond=respond,
+        latency=_number(spec, "latency", 0.0, MAX_LATENCY), drop=drop,
+        times=None if spec.get("times") is None else int(_number(spec, "times", 0, MAX_COUNT, whole=True)),
+        after=int(_number(spec, "after", 0, MAX_COUNT, whole=True)),
+        probability=_number(spec, "probability", 1.0, 1.0), seed=spec.get("seed"),
+        retry_after=None if spec.get("retry_after") is None else int(
+            _number(spec, "retry_after", 0, MAX_LATENCY, whole=True)),
+        expire_credentials=bool(spec.get("expire_credentials", False)),
+    )
+    if fault.seed is not None and (isinstance(fault.seed, bool) or not isinstance(fault.seed, int | str)):
+        raise FaultError("fault 'seed' is a whole number or a string")
     fault._random = random.Random(fault.seed)
     return fault
+
+
+def _number(spec: dict[str, Any], name: str, default: float, most: float, *, whole: bool = False) -> float:
+    """A finite number in 0..most (JSON allows 1e999, NaN and Infinity; none of them can be waited for)."""
+    value = spec.get(name, default)
+    kind = "a whole number" if whole else "a number"
+    try:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise TypeError(f"{name} is {kind}, not {value!r}")
+        number = float(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise FaultError(f"bad fault value: {exc}") from None
+    if not (math.isfinite(number) and 0 <= number <= most) or (whole and number != int(number)):
+        if name == "probability":
+            raise FaultError(f"probability is between 0 and 1, not {value!r}")
+        raise FaultError(f"fault '{name}' is {kind} between 0 and {most:g}, not {value!r}")
+    return number
+
+
+def _check_respond(respond: dict[str, Any] | None) -> None:
+    if respond is None:
+        return
+    status = respond.get("status")
+    if status is not None and (isinstance(status, bool) or not isinstance(status, int)):
+        raise FaultError(f"respond 'status' is a whole number (a declared status or vendor code), not {status!r}")
+    for name in ("code", "example", "message"):
+        if respond.get(name) is not None and not isinstance(respond[name], str):
+            raise FaultError(f"respond '{name}' is a string")
 
 
 def parse_prefer(header: str | None) -> dict[str, Any] | None:

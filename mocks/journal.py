@@ -26,6 +26,7 @@ class JournalEntry:
     fault: Any
     duration: float
     seq: int = 0
+    preferred: dict[str, Any] | None = None  # the response a Prefer header chose
 
     @property
     def status(self) -> int | None:
@@ -38,6 +39,7 @@ class JournalEntry:
             "time": self.time,
             "arrived": self.arrived,
             "method": request.method,
+            "scheme": request.scheme,
             "path": request.path,
             "query": request.query,
             "listener": request.listener,
@@ -48,8 +50,10 @@ class JournalEntry:
             "status": self.status,
             "dropped": response is None,
             "response_headers": dict(response.headers) if response else {},
+            "response_media_type": response.media_type if response else None,
             "response_body": text_of(response.body) if response and response.body else "",
             "fault": self.fault.describe() if self.fault else None,
+            "preferred": self.preferred,
             "duration_ms": round(self.duration * 1000, 3),
         }
 

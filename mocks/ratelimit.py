@@ -12,8 +12,10 @@ from mocks.state.protocol import Hit, Outcome, Store
 from mocks.templates import compile_template
 from mocks.types import Headers, MockError
 
-_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(s|sec|second|m|min|minute|h|hour|d|day)?\s*$")
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(s|sec|second|m|min|minute|h|hour|d|day)?\s*$", re.ASCII)
 _HAS_WINDOW = re.compile(r"/\s*(\d|[a-z])")
+MAX_LIMIT = 1_000_000_000
+MAX_WINDOW = 366 * 86400.0
 _UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600,
           "d": 86400, "day": 86400}
 
@@ -47,14 +49,20 @@ def parse_rate(text: str) -> tuple[int, float | None]:
     """`5/min` -> (5, 60); `3/10s` -> (3, 10); `4` -> (4, None): a limit that keeps its window."""
     match = _RATE.match(text) if _HAS_WINDOW.search(text) else None
     if match is None:
-        if text.strip().isdigit():
-            return int(text), None
+        if text.strip().isascii() and text.strip().isdigit():
+            return _count(text, text), None
         raise ValueError(f"'{text}' is not a rate like 5/min, 100/10s or 3")
     count, multiple, unit = match.groups()
     window = float(multiple or 1) * _UNITS[unit or "s"]
-    if window <= 0:
-        raise ValueError(f"'{text}': a window must be longer than zero")
-    return int(count), window
+    if not 0 < window <= MAX_WINDOW:
+        raise ValueError(f"'{text}': a window is longer than zero and at most {MAX_WINDOW:.0f} s (a year)")
+    return _count(count, text), window
+
+
+def _count(digits: str, text: str) -> int:
+    if len(digits.strip()) > 10 or int(digits) > MAX_LIMIT:
+        raise ValueError(f"'{text}': a limit is at most {MAX_LIMIT}")
+    return int(digits)
 
 
 class Limiter:

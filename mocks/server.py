@@ -12,11 +12,14 @@ from dataclasses import dataclass, field
 
 import uvicorn
 
-from mocks.app import MockApp, admin_needs_token
+from mocks.admin_gate import admin_needs_token
+from mocks.app import MockApp
 from mocks.clock import Clock
+from mocks.console.links import link_sandbox
 from mocks.engine import Api
 from mocks.eventloop import new_event_loop
 from mocks.heap import settle_after_start_up
+from mocks.outbound import register_listeners, unregister_listeners
 from mocks.registry import load_api
 
 
@@ -38,7 +41,8 @@ class Listener:
 
     @property
     def url(self) -> str:
-        host = "localhost" if self.host in ("127.0.0.1", "0.0.0.0", "::") else self.host
+        host = "localhost" if self.host in ("", "127.0.0.1", "0.0.0.0", "::") else self.host
+        host = f"[{host}]" if ":" in host else host
         return f"{'https' if self.tls else 'http'}://{host}:{self.port}{self.api.contract.prefix}"
 
 
@@ -65,7 +69,8 @@ class Sandbox:
     def bind(self) -> list[Listener]:
         """Open every listening socket up front, so ports are known (port 0 = any free port)."""
         if self.admin and self.admin_token is None and admin_needs_token(self.host):
-            raise ValueError(f"the admin API on non-loopback host {self.host} needs --admin-token (or --no-admin)")
+            where = f"host {self.host}" if self.host else "every interface (--host '')"
+            raise ValueError(f"the admin API on {where} (not loopback only) needs --admin-token (or --no-admin)")
         for api in self.apis.values():
             for name, spec in api.contract.listeners.items():
                 port = self.ports.get(f"{api.name}.{name}", self.ports.get(api.name) if name == api.primary_listener
@@ -85,10 +90,13 @@ class Sandbox:
                 sock.listen(128)
                 listener = Listener(api, name, self.host, sock.getsockname()[1], api.name in self.tls, sock)
                 self.listeners.append(listener)
+                register_listeners([listener.port])  # outbound requests must never reach it
             api.base_urls = {l.name: l.url for l in self.listeners if l.api is api}
+        link_sandbox(self.apis.values())  # each API's console links to the others
         return self.listeners
 
     def close(self) -> None:
+        unregister_listeners(l.port for l in self.listeners)
         for listener in self.listeners:
             if listener.socket is not None:
                 listener.socket.close()
@@ -98,7 +106,8 @@ class Sandbox:
         if not self.listeners:
             self.bind()
         for listener in self.listeners:
-            app = MockApp(listener.api, listener.name, admin=self.admin, admin_token=self.admin_token)
+            app = MockApp(listener.api, listener.name, admin=self.admin, admin_token=self.admin_token,
+                          served_on_socket=True)
             cert, key = self.tls.get(listener.api.name, (None, None))
             config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
                                     ssl_certfile=cert, ssl_keyfile=key, timeout_graceful_shutdown=2)

@@ -1,21 +1,22 @@
 """Outgoing webhooks: real HTTP POSTs, signed, retried with exponential backoff on the mock clock.
 
-At-least-once: a delivery is retried on a non-2xx answer or a connection error until it succeeds
-or its attempts run out, so a receiver that comes back within the retry horizon loses nothing.
+At-least-once: a delivery is retried on a non-2xx answer or any error of its attempt until it
+succeeds or its attempts run out, so a receiver that comes back within the retry horizon loses
+nothing. This module turns events into deliveries; `mocks.delivery_worker` sends them and
+`mocks.deliveries` keeps their bounded log.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import hmac
-import logging
 import uuid
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mocks.deliveries import Delivery, DeliveryLog, RetryPolicy
+from mocks.delivery_worker import DeliveryWorker
 from mocks.media import dump_json
+from mocks.outbound import guarded_transport
 from mocks.templates import compile_template
 
 if TYPE_CHECKING:
@@ -24,52 +25,7 @@ if TYPE_CHECKING:
     from mocks.engine import Api
     from mocks.events import Event
 
-log = logging.getLogger("mocks.webhooks")
-TICK = 0.02  # seconds between looks at the queue: retries are due on the mock clock, not by sleeping
-
-
-@dataclass(slots=True)
-class RetryPolicy:
-    max_attempts: int = 8
-    initial: float = 1.0
-    multiplier: float = 2.0
-    max_interval: float = 600.0
-
-    @classmethod
-    def declare(cls, spec: dict[str, Any] | None) -> RetryPolicy:
-        spec = spec or {}
-        return cls(int(spec.get("max-attempts", 8)), float(spec.get("initial-interval", 1)),
-                   float(spec.get("multiplier", 2)), float(spec.get("max-interval", 600)))
-
-    def delay(self, attempt: int) -> float:
-        """Wait after the `attempt`-th failure (1-based)."""
-        return min(self.initial * self.multiplier ** (attempt - 1), self.max_interval)
-
-    @property
-    def horizon(self) -> float:
-        return sum(self.delay(n) for n in range(1, self.max_attempts))
-
-
-@dataclass(slots=True)
-class Delivery:
-    id: str
-    url: str
-    body: bytes
-    headers: dict[str, str]
-    created_at: float
-    next_at: float
-    event_id: str | None = None
-    event_type: str | None = None
-    source: str = ""
-    state: str = "pending"  # pending | delivered | failed
-    attempts: list[dict[str, Any]] = field(default_factory=list)
-
-    def describe(self) -> dict[str, Any]:
-        return {"id": self.id, "url": self.url, "state": self.state, "event_id": self.event_id,
-                "event_type": self.event_type, "source": self.source, "created_at": self.created_at,
-                "next_attempt_at": self.next_at if self.state == "pending" else None,
-                "attempts": self.attempts, "headers": self.headers,
-                "body": self.body.decode("utf-8", "replace")}
+__all__ = ["Delivery", "RetryPolicy", "WebhookDispatcher", "sign"]
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -88,13 +44,12 @@ class WebhookDispatcher:
         self.signature_secret = compile_template(signature.get("secret", ""))
         self.signature_format = compile_template(signature.get("format", "{signature}"))
         self.event_id_header = spec.get("event-id-header")
-        self.deliveries: list[Delivery] = []
-        self._task: asyncio.Task | None = None
-        self._wake: asyncio.Event | None = None
+        self.deliveries = DeliveryLog()
         self.timeout = 5.0
         # where deliveries go: real HTTP by default; tests and fuzzers hand in an httpx transport
         # (e.g. httpx.MockTransport) so that generated handler URLs are never contacted
         self.transport: httpx.AsyncBaseTransport | None = None
+        self.worker = DeliveryWorker(self.deliveries, api.clock, self.retry, self.client)
         if "subscriptions" in spec:
             api.events.listeners.append(self.on_event)
 
@@ -137,71 +92,30 @@ class WebhookDispatcher:
     def enqueue(self, url: str, body: bytes, headers: dict[str, str], **about: Any) -> Delivery:
         now = self.api.clock.now()
         delivery = Delivery(str(uuid.uuid4()), url, body, headers, now, now, **about)
-        self.deliveries.append(delivery)
-        self._ensure_running()
-        if self._wake is not None:
-            self._wake.set()
+        self.deliveries.add(delivery)
+        self.worker.schedule(delivery)
         return delivery
 
-    # delivering --------------------------------------------------------------------------------
-    def _ensure_running(self) -> None:
-        if self._task is not None and not self._task.done():
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return  # no loop yet: the server's start-up starts the worker
-        self._wake = asyncio.Event()
-        self._task = loop.create_task(self._work())
+    def client(self) -> httpx.AsyncClient:
+        """The one place the outbound HTTP client for deliveries is made."""
+        # an injected transport never touches the network; the real one refuses the sandbox's own ports
+        import httpx  # here, not at the top: ~50 ms of start-up (it pulls in click and rich) until a first delivery
+
+        return httpx.AsyncClient(timeout=self.timeout, transport=self.transport or guarded_transport())
 
     async def start(self) -> None:
-        if self.deliveries:  # else the first enqueue starts the worker: serving alone never imports httpx
-            self._ensure_running()
+        if not self.worker.idle:  # else the first delivery starts it: a sandbox that never delivers never needs httpx
+            self.worker.ensure_running()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _work(self) -> None:
-        import httpx  # lazily: ~60 ms of start-up (it pulls in click and rich) for a sandbox that may never deliver
-
-        async with httpx.AsyncClient(timeout=self.timeout, transport=self.transport) as client:
-            while True:
-                now = self.api.clock.now()
-                due = [d for d in self.deliveries if d.state == "pending" and d.next_at <= now]
-                if due:
-                    await asyncio.gather(*(self._attempt(client, d) for d in due))
-                    continue
-                self._wake.clear()
-                try:
-                    await asyncio.wait_for(self._wake.wait(), TICK)
-                except TimeoutError:
-                    pass
-
-    async def _attempt(self, client: httpx.AsyncClient, delivery: Delivery) -> None:
-        import httpx
-
-        attempt: dict[str, Any] = {"at": self.api.clock.now(), "number": len(delivery.attempts) + 1}
-        try:
-            response = await client.post(delivery.url, content=delivery.body, headers=delivery.headers)
-            attempt["status"] = response.status_code
-            ok = 200 <= response.status_code < 300
-        except httpx.HTTPError as exc:
-            attempt["error"] = f"{type(exc).__name__}: {exc}"
-            ok = False
-        delivery.attempts.append(attempt)
-        if ok:
-            delivery.state = "delivered"
-        elif len(delivery.attempts) >= self.retry.max_attempts:
-            delivery.state = "failed"
-        else:
-            delivery.next_at = self.api.clock.now() + self.retry.delay(len(delivery.attempts))
+        await self.worker.stop()
 
     def describe(self) -> list[dict[str, Any]]:
-        return [d.describe() for d in self.deliveries]
+        return self.deliveries.describe()
+
+    def summary(self) -> dict[str, Any]:
+        return self.deliveries.summary()
 
     def clear(self) -> None:
         self.deliveries.clear()
+        self.worker.clear()

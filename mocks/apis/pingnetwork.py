@@ -9,6 +9,7 @@ from typing import Any
 
 from mocks.clock import iso_timestamp
 from mocks.exchange import Exchange, Result
+from mocks.listing import records_in_scope
 from mocks.types import MockResponse
 
 KEEP_ALIVE_SECONDS = 15.0
@@ -17,7 +18,7 @@ _LIVE = {"created": "session_start", "updated": "session_heartbeat", "deleted": 
 
 async def list_zones(exchange: Exchange, _: Any) -> Result:
     resource = exchange.api.resources["zone"]
-    zones = sorted((resource.public(r) for r in exchange.api.store.scan("zone") if r["scope"] == exchange.scope),
+    zones = sorted((resource.public(r) for r in records_in_scope(exchange.api.store, "zone", exchange.scope)),
                    key=lambda zone: zone.get("code", ""))
     with_counts = bool(exchange.query.get("include_node_count"))
     data = [{k: v for k, v in zone.items() if k != "id" and (with_counts or k != "node_count")} for zone in zones]
@@ -28,7 +29,7 @@ async def customer_limits(exchange: Exchange, _: Any) -> Result:
     """One limits object per customer, created from the plan's defaults on first use."""
     api, method = exchange.api, exchange.request.method
     resource = api.resources[exchange.operation.action["resource"]]
-    record = next((r for r in api.store.scan(resource.name) if r["scope"] == exchange.scope), None)
+    record = next(iter(records_in_scope(api.store, resource.name, exchange.scope)), None)
     if record is None:
         record = resource.new_record({}, exchange.scope, None, api.store, exchange.now)
         api.store.insert(resource.name, resource.key(record["data"]), record, {})
@@ -49,7 +50,7 @@ async def session_events(exchange: Exchange, _: Any) -> Result:
     """Server-sent events: a snapshot of the caller's sessions, then (for EventSource clients) live changes."""
     api, scope = exchange.api, exchange.scope
     resource = api.resources["session"]
-    sessions = sorted((resource.public(r) for r in api.store.scan("session") if r["scope"] == scope),
+    sessions = sorted((resource.public(r) for r in records_in_scope(api.store, "session", scope)),
                       key=lambda s: (s.get("created_at", ""), s.get("id", "")))
     follow = "text/event-stream" in (exchange.request.header("accept") or "")
     queue = api.events.subscribe() if follow else None

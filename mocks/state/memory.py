@@ -8,6 +8,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from mocks.state.ordered import OrderedIndex, Slice
 from mocks.state.protocol import Hit, Outcome, Record
 
 _EPSILON = 1e-6  # seconds: below the clock's meaningful resolution, above float noise
@@ -16,12 +17,15 @@ _EPSILON = 1e-6  # seconds: below the clock's meaningful resolution, above float
 class MemoryStore:
     def __init__(self) -> None:
         self._lock = threading.RLock()
+        self._order = OrderedIndex()
         self.reset()
 
     def reset(self) -> None:
         with self._lock:
             self._collections: dict[str, dict[str, Record]] = {}
             self._indexes: dict[tuple[str, str], dict[str, str]] = {}
+            self._unique: dict[tuple[str, str], dict[str, str]] = {}  # (collection, key) -> its unique values
+            self._order.clear()
             self._sequences: dict[str, int] = {}
             self._values: dict[str, dict[str, tuple[Any, float | None]]] = {}
             self._logs: dict[str, deque[float]] = {}
@@ -34,6 +38,8 @@ class MemoryStore:
             self._collections.setdefault(collection, {})[key] = record
             for field, value in index.items():
                 self._indexes.setdefault((collection, field), {})[value] = key
+            self._unique[(collection, key)] = dict(index)
+            self._order.place(collection, key, record)
 
     def get(self, collection: str, key: str) -> Record | None:
         return self._collections.get(collection, {}).get(key)
@@ -49,21 +55,42 @@ class MemoryStore:
             if current is None:
                 return None
             items[key] = change(copy.deepcopy(current))
+            self._order.place(collection, key, items[key])
             return items[key]
 
     def delete(self, collection: str, key: str) -> Record | None:
         with self._lock:
             record = self._collections.get(collection, {}).pop(key, None)
             if record is not None:
-                for (name, _), index in self._indexes.items():
-                    if name == collection:
-                        for value in [v for v, k in index.items() if k == key]:
-                            del index[value]
+                for field, value in self._unique.pop((collection, key), {}).items():
+                    index = self._indexes.get((collection, field), {})
+                    if index.get(value) == key:
+                        del index[value]
+                self._order.remove(collection, key)
             return record
 
     def scan(self, collection: str) -> list[Record]:
         with self._lock:
             return list(self._collections.get(collection, {}).values())
+
+    # ordered reads ---------------------------------------------------------------------------
+    def index_field(self, collection: str, field: str) -> None:
+        with self._lock:
+            self._order.declare(collection, field, self._collections.get(collection, {}))
+
+    def position(self, collection: str, key: str) -> int | None:
+        with self._lock:
+            return self._order.position(collection, key)
+
+    def count(self, collection: str, where: Slice) -> int:
+        with self._lock:
+            return self._order.count(collection, where)
+
+    def page(self, collection: str, where: Slice, *, after: int | None = None, offset: int = 0, limit: int,
+             descending: bool = False) -> list[tuple[int, str]]:
+        with self._lock:
+            return self._order.page(collection, where, after=after, offset=offset, limit=limit,
+                                    descending=descending)
 
     def next_sequence(self, name: str, start: int) -> int:
         with self._lock:
@@ -142,3 +169,28 @@ class MemoryStore:
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return {name: [copy.deepcopy(r) for r in items.values()] for name, items in self._collections.items()}
+
+    # snapshots: what a snapshot needs beyond the calls above (sequences, keyed values, rate budgets) -----
+    def sequences(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._sequences)
+
+    def set_sequence(self, name: str, value: int) -> None:
+        with self._lock:
+            self._sequences[name] = value
+
+    def values(self, space: str) -> list[tuple[str, Any, float | None]]:
+        with self._lock:
+            return [(key, copy.deepcopy(value), expires) for key, (value, expires) in self._values.get(space, {}).items()]
+
+    def rate_usage(self) -> dict[str, Any]:
+        with self._lock:
+            return {"sliding": {key: list(log) for key, log in self._logs.items()},
+                    "fixed": {key: list(window) for key, window in self._windows.items()},
+                    "in_flight": dict(self._in_flight)}
+
+    def restore_rate_usage(self, usage: dict[str, Any]) -> None:
+        """Budgets as `rate_usage` gave them; requests in flight then are not in flight now."""
+        with self._lock:
+            self._logs = {key: deque(times) for key, times in usage.get("sliding", {}).items()}
+            self._windows = {key: (float(start), int(used)) for key, (start, used) in usage.get("fixed", {}).items()}

@@ -2,12 +2,21 @@
 
 That is what lets a shared backend keep rate limits, idempotency and lifecycles exact when
 several workers serve one sandbox.
+
+Lists read through ordered indexes so that a page costs O(log n + page), never the collection:
+every record has a *position* (its creation order, kept across updates) and belongs to the
+`Slice`s of every scope, of its own scope, and of each `index_field` value (every scope | its
+scope). A shared store maps each slice to a sorted set scored by position (Redis: one ZSET per
+collection + slice, kept in the same MULTI/EXEC or Lua script as the record's write; `count` is
+ZCARD, `page` is ZRANGEBYSCORE/ZREVRANGEBYSCORE with LIMIT offset count, `position` a hash field).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, NamedTuple, Protocol, TypedDict
+
+from mocks.state.ordered import Slice
 
 
 class Hit(NamedTuple):
@@ -42,6 +51,20 @@ class Store(Protocol):
     def scan(self, collection: str) -> list[Record]: ...
     def next_sequence(self, name: str, start: int) -> int: ...
 
+    # ordered reads (lists, /__mock/state)
+    def index_field(self, collection: str, field: str) -> None:
+        """Keep `collection` ordered by the text of `field` too (declared once; survives `reset`)."""
+
+    def position(self, collection: str, key: str) -> int | None:
+        """The record's place in creation order (None: no such record)."""
+
+    def count(self, collection: str, where: Slice) -> int: ...
+
+    def page(self, collection: str, where: Slice, *, after: int | None = None, offset: int = 0, limit: int,
+             descending: bool = False) -> list[tuple[int, str]]:
+        """Up to `limit` (position, key) pairs of the slice in order (newest first if `descending`),
+        strictly after position `after` in that direction, skipping `offset` of them first."""
+
     # keyed values with expiry (issued credentials, idempotency keys)
     def put_if_absent(self, space: str, key: str, value: Any, expires_at: float | None, now: float) -> Any: ...
     def read(self, space: str, key: str, now: float) -> Any: ...
@@ -54,3 +77,10 @@ class Store(Protocol):
 
     def reset(self) -> None: ...
     def snapshot(self) -> dict[str, Any]: ...
+
+    # snapshots (mocks/snapshot.py): what the calls above cannot list or set
+    def sequences(self) -> dict[str, int]: ...
+    def set_sequence(self, name: str, value: int) -> None: ...
+    def values(self, space: str) -> list[tuple[str, Any, float | None]]: ...
+    def rate_usage(self) -> dict[str, Any]: ...  # {"sliding": {key: [times]}, "fixed": {key: [start, used]}, ...}
+    def restore_rate_usage(self, usage: dict[str, Any]) -> None: ...

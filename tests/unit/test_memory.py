@@ -8,7 +8,10 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from mocks.state import Slice
 from mocks.state.memory import MemoryStore
 from mocks.state.protocol import Hit, Record
 
@@ -250,3 +253,123 @@ def test_keys_are_independent():
     assert store.admit([sliding("a", 1, 0.0)])[0]
     assert store.admit([sliding("b", 1, 0.0)])[0]
     assert not store.admit([sliding("a", 1, 0.0)])[0]
+
+
+# ordered reads ---------------------------------------------------------------------------------
+def scoped(scope: str | None, **data) -> Record:
+    return {"scope": scope, "group": None, "data": data}
+
+
+def keys_of(store: MemoryStore, where: Slice, *, limit: int, descending: bool = False) -> list[str]:
+    """Every key of a slice, read page by page with the last position as the cursor."""
+    found, after = [], None
+    while chunk := store.page("orders", where, after=after, limit=limit, descending=descending):
+        found += [key for _, key in chunk]
+        after = chunk[-1][0]
+    return found
+
+
+def test_slices_keep_creation_order_per_scope_and_field_value():
+    store = MemoryStore()
+    store.index_field("orders", "status")
+    for n, (scope, status) in enumerate([("a", "new"), ("b", "new"), ("a", "paid"), (None, "new"), ("a", "new")]):
+        store.insert("orders", f"o{n}", scoped(scope, status=status), {})
+    assert keys_of(store, Slice.everywhere(), limit=2) == ["o0", "o1", "o2", "o3", "o4"]
+    assert keys_of(store, Slice("a"), limit=1, descending=True) == ["o4", "o2", "o0"]
+    assert keys_of(store, Slice(None), limit=5) == ["o3"]
+    assert keys_of(store, Slice("a").where("status", "new"), limit=5) == ["o0", "o4"]
+    assert keys_of(store, Slice.everywhere("status", "new"), limit=3) == ["o0", "o1", "o3", "o4"]
+    assert store.count("orders", Slice("a")) == 3 and store.count("orders", Slice("zzz")) == 0
+    assert [k for _, k in store.page("orders", Slice.everywhere(), offset=3, limit=5)] == ["o3", "o4"]
+    assert [k for _, k in store.page("orders", Slice.everywhere(), offset=1, limit=2, descending=True)] == ["o3", "o2"]
+
+
+def test_an_update_moves_a_record_between_field_slices_and_keeps_its_position():
+    store = MemoryStore()
+    store.index_field("orders", "status")
+    for n in range(3):
+        store.insert("orders", f"o{n}", scoped("a", status="new"), {})
+
+    def pay(record: Record) -> Record:
+        record["data"]["status"] = "paid"
+        return record
+
+    store.update("orders", "o1", pay)
+    assert keys_of(store, Slice("a").where("status", "new"), limit=5) == ["o0", "o2"]
+    assert keys_of(store, Slice("a").where("status", "paid"), limit=5) == ["o1"]
+    assert keys_of(store, Slice("a"), limit=5) == ["o0", "o1", "o2"]
+    assert store.position("orders", "o1") == 1 and store.position("orders", "nope") is None
+
+
+def test_a_field_indexed_after_records_exist_indexes_them_and_survives_a_reset():
+    store = MemoryStore()
+    store.insert("orders", "o0", scoped("a", status="new"), {})
+    store.index_field("orders", "status")
+    assert keys_of(store, Slice.everywhere("status", "new"), limit=5) == ["o0"]
+    store.reset()
+    store.insert("orders", "o9", scoped("a", status="new"), {})
+    assert keys_of(store, Slice.everywhere("status", "new"), limit=5) == ["o9"]
+
+
+STEPS = st.lists(st.one_of(
+    st.tuples(st.just("create"), st.sampled_from(["a", "b", None]), st.sampled_from(["new", "paid"])),
+    st.tuples(st.just("delete"), st.integers(0, 60), st.none()),
+    st.tuples(st.just("pay"), st.integers(0, 60), st.none()),
+), max_size=60)
+
+
+@settings(max_examples=150, deadline=None)
+@given(steps=STEPS, limit=st.integers(1, 7), descending=st.booleans())
+def test_paging_any_slice_after_any_creates_and_deletes_yields_each_record_once_in_order(steps, limit, descending):
+    store, model = MemoryStore(), {}  # model: key -> (scope, status), in creation order
+    store.index_field("orders", "status")
+    created = 0
+    for kind, argument, status in steps:
+        if kind == "create":
+            key = f"o{created}"
+            created += 1
+            store.insert("orders", key, scoped(argument, status=status), {})
+            model[key] = (argument, status)
+        elif model:
+            key = list(model)[argument % len(model)]
+            if kind == "delete":
+                store.delete("orders", key)
+                del model[key]
+            else:
+                store.update("orders", key, lambda r: {**r, "data": {**r["data"], "status": "paid"}})
+                model[key] = (model[key][0], "paid")
+    for where, wanted in [(Slice.everywhere(), lambda s, v: True), (Slice("a"), lambda s, v: s == "a"),
+                          (Slice(None), lambda s, v: s is None),
+                          (Slice("b").where("status", "paid"), lambda s, v: s == "b" and v == "paid"),
+                          (Slice.everywhere("status", "new"), lambda s, v: v == "new")]:
+        expected = [key for key, (scope, status) in model.items() if wanted(scope, status)]
+        expected = expected[::-1] if descending else expected
+        assert keys_of(store, where, limit=limit, descending=descending) == expected
+        assert store.count("orders", where) == len(expected)
+        offset = min(limit, len(expected))
+        assert [k for _, k in store.page("orders", where, offset=offset, limit=limit,
+                                         descending=descending)] == expected[offset:offset + limit]
+
+
+@settings(max_examples=100, deadline=None)
+@given(size=st.integers(0, 30), limit=st.integers(1, 5), deletions=st.lists(st.integers(0, 29), max_size=15),
+       additions=st.integers(0, 5))
+def test_records_that_stay_are_paged_exactly_once_while_others_come_and_go(size, limit, deletions, additions):
+    store = MemoryStore()
+    for n in range(size):
+        store.insert("orders", f"o{n}", scoped("a"), {})
+    seen, after, removed, step = [], None, set(), 0
+    while chunk := store.page("orders", Slice("a"), after=after, limit=limit):
+        seen += [key for _, key in chunk]
+        after = chunk[-1][0]
+        if step < len(deletions):  # between two pages: delete one record, create another
+            victim = f"o{deletions[step]}"
+            if store.delete("orders", victim) is not None:
+                removed.add(victim)
+            if step < additions:
+                store.insert("orders", f"new{step}", scoped("a"), {})
+            step += 1
+    stayed = [f"o{n}" for n in range(size) if f"o{n}" not in removed]
+    assert len(seen) == len(set(seen))  # nothing twice
+    assert [k for k in seen if k in stayed] == stayed  # everything that stayed, in order
+    assert [k for k in seen if k.startswith("new")] == [f"new{n}" for n in range(min(additions, step))]

@@ -1,0 +1,46 @@
+"""GET /__mock/journal/stream: new journal entries as server-sent events, as they are recorded."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+from mocks.admin import AdminError, query, route
+from mocks.journal import Journal
+from mocks.types import MockRequest, MockResponse
+
+if TYPE_CHECKING:
+    from mocks.app import MockApp
+
+POLL = 0.2  # seconds between looks at the journal: cheap (it is a bounded ring) and quick enough to watch
+HEARTBEAT = 15.0  # seconds of silence before a comment line keeps proxies from closing the stream
+
+
+@route("GET", "/journal/stream")
+def journal_stream(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
+    """Entries after `since` (or the `Last-Event-ID` a reconnecting EventSource sends), then each new one."""
+    since = request.header("last-event-id") or query(request, "since") or "0"
+    if not since.isdigit():
+        raise AdminError(400, "'since' must be a whole number (a journal sequence number)")
+    return MockResponse(200, media_type="text/event-stream",
+                        headers=[("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")],
+                        stream=_events(app.api.journal, int(since)))
+
+
+async def _events(journal: Journal, since: int) -> AsyncIterator[bytes]:
+    yield b"retry: 1000\n\n"
+    quiet = 0.0
+    while True:
+        entries = journal.entries(since=since)
+        for entry in entries:
+            since = entry["seq"]
+            yield f"id: {since}\nevent: exchange\ndata: {json.dumps(entry)}\n\n".encode()
+        if entries:
+            quiet = 0.0
+        elif quiet >= HEARTBEAT:
+            quiet = 0.0
+            yield b": still here\n\n"
+        await asyncio.sleep(POLL)
+        quiet += POLL

@@ -1,0 +1,185 @@
+"""The delivery worker: sends due webhook deliveries, each receiver in its own lane.
+
+- **Per receiver.** Every receiver (scheme, host and port of the URL) has a lane of at most
+  `LANE_WIDTH` attempts in flight; a slow receiver fills only its own lane, never another's.
+- **Sleeps until due.** Due times are on the mock clock; the worker sleeps until the earliest one and is
+  woken early when a delivery is queued or the mock clock moves (frozen, set, advanced, reset).
+- **Never dies of one delivery.** Any error of an attempt is that attempt's failure, recorded and
+  retried by the policy; should the scheduler itself fail, the crash is logged and it starts again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from mocks.deliveries import Delivery, DeliveryLog, RetryPolicy
+
+if TYPE_CHECKING:
+    import httpx
+
+    from mocks.clock import Clock
+
+log = logging.getLogger("mocks.webhooks")
+LANE_WIDTH = 4  # attempts in flight per receiver
+MAX_SLEEP = 30.0  # seconds: a safety net only; every change that can make a delivery due wakes the worker
+RESTART_PAUSE = 0.1  # seconds before a crashed scheduler starts again, so a persistent fault cannot spin
+
+
+def receiver_of(url: str) -> str:
+    """The lane a URL's deliveries wait in: its origin (or the raw text, for a URL that does not parse)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+class DeliveryWorker:
+    def __init__(self, deliveries: DeliveryLog, clock: Clock, retry: RetryPolicy,
+                 client: Callable[[], httpx.AsyncClient]) -> None:
+        self.log = deliveries
+        self.clock = clock
+        self.retry = retry
+        self._client = client
+        self._due: list[tuple[float, int, Delivery]] = []  # a heap by due time on the mock clock
+        self._tiebreak = itertools.count()
+        self._lanes: dict[str, tuple[asyncio.Semaphore, int]] = {}  # receiver -> (lane, attempts using it)
+        self._attempts: set[asyncio.Task] = set()
+        self._in_flight: set[str] = set()  # ids of deliveries with an attempt started or waiting in a lane
+        self._task: asyncio.Task | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self.crashes = 0
+        clock.listeners.append(self.poke)  # a moved clock can make a retry due
+
+    @property
+    def idle(self) -> bool:
+        """Nothing due and nothing in flight."""
+        return not self._due and not self._attempts
+
+    # scheduling ----------------------------------------------------------------------------------
+    def schedule(self, delivery: Delivery) -> None:
+        heapq.heappush(self._due, (delivery.next_at, next(self._tiebreak), delivery))
+        self.ensure_running()
+        self.poke()
+
+    def clear(self) -> None:
+        self._due.clear()  # attempts in flight finish, but the log no longer holds their deliveries
+
+    def poke(self) -> None:
+        """Wake the worker to look at the due times again; safe from any thread."""
+        loop, wake = self._loop, self._wake
+        if loop is None or wake is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            wake.set()
+        else:
+            with contextlib.suppress(RuntimeError):  # the loop closed in between
+                loop.call_soon_threadsafe(wake.set)
+
+    # running -------------------------------------------------------------------------------------
+    def ensure_running(self) -> None:
+        if self._task is not None and not self._task.done():
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop yet: the server's start-up starts the worker
+        self._loop, self._wake = loop, asyncio.Event()
+        self._task = loop.create_task(self._supervise())
+
+    async def stop(self) -> None:
+        tasks = [*self._attempts, *([self._task] if self._task is not None else [])]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._task = None
+
+    async def _supervise(self) -> None:
+        async with self._client() as client:
+            while True:
+                try:
+                    await self._run(client)
+                except Exception:
+                    self.crashes += 1
+                    log.exception("the webhook delivery worker crashed; starting it again")
+                    await asyncio.sleep(RESTART_PAUSE)
+
+    async def _run(self, client: httpx.AsyncClient) -> None:
+        assert self._wake is not None
+        while True:
+            self._wake.clear()  # before looking: a poke while we look makes the wait below return at once
+            now = self.clock.now()
+            while self._due and self._due[0][0] <= now:
+                due_at, _, delivery = heapq.heappop(self._due)
+                if (delivery.pending and delivery.next_at == due_at and delivery.id not in self._in_flight
+                        and self.log.holds(delivery)):
+                    self._start(client, delivery)
+            await self._sleep(now)
+
+    async def _sleep(self, now: float) -> None:
+        assert self._wake is not None
+        wait = MAX_SLEEP
+        if self._due and not self.clock.frozen:  # a frozen clock moves only by an admin call, which pokes
+            wait = min(max(self._due[0][0] - now, 0.0), MAX_SLEEP)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), wait)
+
+    def _start(self, client: httpx.AsyncClient, delivery: Delivery) -> None:
+        self._in_flight.add(delivery.id)
+        task = asyncio.get_running_loop().create_task(self._in_lane(client, delivery))
+        self._attempts.add(task)
+        task.add_done_callback(self._attempts.discard)
+
+    async def _in_lane(self, client: httpx.AsyncClient, delivery: Delivery) -> None:
+        receiver = receiver_of(delivery.url)
+        lane, users = self._lanes.get(receiver) or (asyncio.Semaphore(LANE_WIDTH), 0)
+        self._lanes[receiver] = (lane, users + 1)
+        try:
+            async with lane:
+                await self._attempt(client, delivery)
+        except asyncio.CancelledError:  # stopped: the delivery is due again when a worker next runs
+            heapq.heappush(self._due, (delivery.next_at, next(self._tiebreak), delivery))
+            raise
+        finally:
+            self._in_flight.discard(delivery.id)
+            lane, users = self._lanes[receiver]
+            if users <= 1:
+                del self._lanes[receiver]
+            else:
+                self._lanes[receiver] = (lane, users - 1)
+
+    async def _attempt(self, client: httpx.AsyncClient, delivery: Delivery) -> None:
+        attempt: dict = {"at": self.clock.now(), "number": len(delivery.attempts) + 1}
+        try:
+            response = await client.post(delivery.url, content=delivery.body, headers=delivery.headers)
+            attempt["status"] = response.status_code
+            ok = 200 <= response.status_code < 300
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any error of one attempt (OverflowError for port 99999, ...) is its failure
+            attempt["error"] = f"{type(exc).__name__}: {exc}"
+            ok = False
+        if not self.log.holds(delivery):
+            return  # evicted or cleared meanwhile
+        delivery.attempts.append(attempt)
+        if ok:
+            self.log.finished(delivery, "delivered")
+        elif len(delivery.attempts) >= self.retry.max_attempts:
+            self.log.finished(delivery, "failed")
+        else:
+            delivery.next_at = self.clock.now() + self.retry.delay(len(delivery.attempts))
+            self.schedule(delivery)
