@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from mocks.faults import FaultError
-from mocks.media import dump_json
+from mocks.media import dump_json, load_json
 from mocks.routing import Router
 from mocks.types import MockRequest, MockResponse
 
@@ -60,9 +59,9 @@ def body_of(request: MockRequest) -> Any:
     if not request.body:
         return {}
     try:
-        return json.loads(request.body)
+        return load_json(request.body)
     except ValueError as exc:
-        raise AdminError(400, f"request body is not valid JSON: {exc}") from None
+        raise AdminError(400, f"request body is not acceptable JSON: {exc}") from None
 
 
 def query(request: MockRequest, name: str) -> str | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import signal
 import socket
 import threading
@@ -14,7 +13,9 @@ import uvicorn
 
 from mocks.app import MockApp, admin_needs_token
 from mocks.clock import Clock
+from mocks.connection_limits import ConnectionLimits
 from mocks.engine import Api
+from mocks.protocol import guarded_protocol
 from mocks.registry import load_api
 
 
@@ -50,6 +51,7 @@ class Sandbox:
     admin: bool = True
     admin_token: str | None = None
     tls: dict[str, tuple[str, str]] = field(default_factory=dict)  # api -> (cert, key)
+    limits: ConnectionLimits = field(default_factory=ConnectionLimits)  # per listener
     listeners: list[Listener] = field(default_factory=list)
     _servers: list[_Server] = field(default_factory=list)
     _thread: threading.Thread | None = None
@@ -98,8 +100,12 @@ class Sandbox:
         for listener in self.listeners:
             app = MockApp(listener.api, listener.name, admin=self.admin, admin_token=self.admin_token)
             cert, key = self.tls.get(listener.api.name, (None, None))
+            limits = self.limits
             config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
-                                    ssl_certfile=cert, ssl_keyfile=key, timeout_graceful_shutdown=2)
+                                    ssl_certfile=cert, ssl_keyfile=key, timeout_graceful_shutdown=2,
+                                    http=guarded_protocol(limits, listener.api.errors),
+                                    timeout_keep_alive=limits.keep_alive,  # type: ignore[arg-type]
+                                    h11_max_incomplete_event_size=limits.max_header_bytes)
             self._servers.append(_Server(config))
         await asyncio.gather(*(server.serve(sockets=[l.socket]) for server, l in zip(self._servers, self.listeners)))
 
@@ -141,8 +147,3 @@ class Sandbox:
             self._thread.join(timeout=10)
         self.close()
 
-
-logging.getLogger("uvicorn.error").addFilter(
-    lambda record: "connection dropped by an injected fault" not in record.getMessage()
-    and not (record.exc_info and "ConnectionDropped" in repr(record.exc_info[1]))
-)
