@@ -60,24 +60,27 @@ class _Guard:
         if not self._awaiting_headers and (self.cycle is None or self.cycle.response_complete):
             self._await_headers()  # the first byte of the next request on a kept-alive connection
         cycle = self.cycle
+        if self._awaiting_headers:
+            self._header_bytes += len(data)
         super().data_received(data)
         if self.transport.is_closing():
             return
         if self._awaiting_headers:
             if self.cycle is not cycle:
                 self._headers_done()
-            else:
-                self._header_bytes += len(data)
-                if self._header_bytes > self.limits.max_header_bytes:
-                    self._refuse(MockError("invalid_request", "the request line and headers are larger than "
-                                           f"{self.limits.max_header_bytes} bytes"))
-                    return
+            elif self._header_bytes > self.limits.max_header_bytes:
+                self._refuse(MockError("invalid_request", self._too_large()))
+                return
         if self.cycle is not None and not self.cycle.more_body and not self._awaiting_headers:
             self._cancel_deadline()  # the whole request is in; the response is the app's business now
 
     def send_400_response(self, msg: str) -> None:
         """uvicorn calls this for a request it cannot parse (a NUL in a header, a malformed request line)."""
-        self._refuse(MockError("invalid_request", f"malformed HTTP request: {msg}"))
+        too_large = self._awaiting_headers and self._header_bytes > self.limits.max_header_bytes
+        self._refuse(MockError("invalid_request", self._too_large() if too_large else f"malformed HTTP request: {msg}"))
+
+    def _too_large(self) -> str:
+        return f"the request line and headers are larger than {self.limits.max_header_bytes} bytes"
 
     # deadlines -------------------------------------------------------------------------------
     def _await_headers(self) -> None:
