@@ -9,6 +9,8 @@ from collections.abc import Iterator
 import httpx
 from servekit import Served, end, start_serve
 
+from mocks.control import Admin
+
 FIVE_APIS_ON_FREE_PORTS = ["--port", "konducter=0", "--port", "konducter.local=0", "--port", "lagerkoll=0",
                            "--port", "istockist=0", "--port", "pingnetwork=0", "--port", "plggr=0"]
 DOC_SITE = "00000000-0000-0000-0000-000000000000"  # Konducter's documentation site
@@ -41,4 +43,10 @@ def headers_for(served: Served, api: str) -> dict[str, str]:
 
 
 def admin(served: Served, api: str) -> httpx.Client:
+    """An httpx client for `api`'s admin API: paths are relative to /__mock/."""
     return httpx.Client(base_url=served.admin_links[api].removesuffix("/info"), timeout=10)
+
+
+def steering(served: Served, api: str) -> Admin:
+    """The admin client the sandbox ships (mocks.control.Admin) on `api`'s port."""
+    return Admin(httpx.Client(base_url=served.admin_links[api].removesuffix("/__mock/info"), timeout=10))
