@@ -34,11 +34,34 @@ class MockApp:
             return
         if scope["type"] != "http":
             return
+        try:
+            request = await self._read(scope, receive)
+            if request is None:
+                return  # the client left (or was timed out) before its body arrived: never act on part of it
+            if self.admin_enabled and request.path.startswith(ADMIN_PREFIX):
+                response = await self._admin(request)
+            else:
+                response = await self.api.handle(request)
+        except asyncio.CancelledError:
+            # the server is shutting down and its grace period is over: answer in the API's own format
+            response = self.api.errors.response(MockError("unavailable", "the sandbox is shutting down"),
+                                                accept=_headers(scope).get("accept"))
+            response.headers.append(("Connection", "close"))
+            await _send(response, scope, receive, send)
+            raise
+        if response.drop:
+            _cut(scope)
+            return
+        if request.oversized:  # the rest of the body was never read: this connection cannot carry another request
+            response.headers.append(("Connection", "close"))
+        await _send(response, scope, receive, send)
+
+    async def _read(self, scope: Scope, receive: Receive) -> MockRequest | None:
         read = await _body(scope, receive, MAX_BODY_BYTES)
         if read is None:
-            return  # the client left (or was timed out) before its body arrived: never act on part of it
+            return None
         body, oversized = read
-        mock_request = MockRequest(
+        return MockRequest(
             method=scope["method"],
             # the raw path keeps %2F inside a segment; the router decodes each segment exactly once
             path=scope["raw_path"].decode("latin-1") if scope.get("raw_path") else _quote(scope["path"]),
@@ -50,24 +73,6 @@ class MockApp:
             client=(scope.get("client") or ("", 0))[0] or "",
             scheme=scope.get("scheme", "http"),
         )
-        try:
-            if self.admin_enabled and mock_request.path.startswith(ADMIN_PREFIX):
-                response = await self._admin(mock_request)
-            else:
-                response = await self.api.handle(mock_request)
-        except asyncio.CancelledError:
-            # the server is shutting down and its grace period is over: answer in the API's own format
-            response = self.api.errors.response(MockError("unavailable", "the sandbox is shutting down"),
-                                                accept=mock_request.header("accept"))
-            response.headers.append(("Connection", "close"))
-            await _send(response, scope, receive, send)
-            raise
-        if response.drop:
-            _cut(scope)
-            return
-        if oversized:  # the rest of the body was never read: this connection cannot carry another request
-            response.headers.append(("Connection", "close"))
-        await _send(response, scope, receive, send)
 
     async def _admin(self, request: MockRequest) -> MockResponse:
         if request.oversized:

@@ -8,7 +8,7 @@ import threading
 
 import httpx
 import pytest
-from rawsocket import send_and_read
+from rawsocket import connect, read_reply, request_bytes, send_and_read
 from reliabilitykit import headers_for, serving, steering
 from servekit import start_serve
 
@@ -79,3 +79,21 @@ def test_a_request_in_flight_at_shutdown_gets_the_apis_503():
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "unavailable"
     assert response.json()["error"]["message"] == "the sandbox is shutting down"
+
+
+def test_a_body_still_arriving_at_shutdown_gets_the_apis_503():
+    served = start_serve("istockist", "--port", "istockist=0")
+    try:
+        headers = {**headers_for(served, "istockist"), "Content-Type": "application/json"}
+        with connect(served.urls[("istockist", "api")]) as sock:
+            sock.sendall(request_bytes("POST", "/v1/products", headers, b'{"name": "Half', content_length=500))
+            sock.sendall(b" a body")  # the server has the headers and part of the body when it is told to stop
+            threading.Event().wait(0.3)
+            served.process.send_signal(signal.SIGTERM)
+            reply = read_reply(sock, timeout=20)
+        served.process.wait(timeout=20)
+    finally:
+        if served.process.poll() is None:
+            served.process.kill()
+    assert reply.status == 503
+    assert reply.json()["error"]["message"] == "the sandbox is shutting down"
