@@ -141,3 +141,21 @@ def test_a_body_without_content_type_follows_the_contracts_decision(served):
                                content=b'{"externalId": "U-1", "channel": "kiosk", "items": '
                                        b'[{"name": "Fries", "quantity": 1}]}')
         assert accepted.status_code == 201
+
+
+@pytest.mark.parametrize("value", [b"&#xD800;", b"\xed\xa0\x80"], ids=["char-ref", "utf8-bytes"])
+def test_a_surrogate_in_xml_is_the_apis_400(served, value):
+    response = _lagerkoll_webhook(served, b"<webhook><url>" + value + b"</url></webhook>")
+    assert response.status_code == 400 and "not acceptable XML" in response.json()["errorMessage"]
+    with admin(served, "lagerkoll") as http:
+        assert http.get("/state").status_code == 200
+
+
+def test_a_surrogate_in_a_form_body_is_refused_without_a_500(served):
+    with served.client("plggr", checked=False) as client:
+        response = client.post("/oauth/token", content=b"grant_type=client_credentials&client_id=%ED%A0%80"
+                                                        b"&client_secret=x",
+                               headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert 400 <= response.status_code < 500
+    with admin(served, "plggr") as http:
+        assert http.get("/state").status_code == 200 and http.get("/journal").status_code == 200
