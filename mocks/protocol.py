@@ -150,7 +150,10 @@ class _Guard:
 
 def raw_response(response: MockResponse) -> bytes:
     """An HTTP/1.1 response, written straight to a transport, that closes its connection."""
-    reason = HTTPStatus(response.status).phrase if response.status in HTTPStatus._value2member_map_ else ""
+    try:
+        reason = HTTPStatus(response.status).phrase
+    except ValueError:  # a status the contract declares but HTTP names no phrase for
+        reason = ""
     lines = [f"HTTP/1.1 {response.status} {reason}"]
     lines += [f"{name}: {value}" for name, value in response.headers]
     if response.media_type:
