@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from mocks.clock import LATEST, RANGE
 from mocks.faults import FaultError
-from mocks.media import dump_json
+from mocks.media import dump_json, load_json
 from mocks.routing import Router
 from mocks.state import Slice
 from mocks.state_pages import PageRequestError, state_page
@@ -68,9 +68,9 @@ def body_of(request: MockRequest) -> Any:
     if not request.body:
         return {}
     try:
-        return json.loads(request.body)
+        return load_json(request.body)
     except ValueError as exc:
-        raise AdminError(400, f"request body is not valid JSON: {exc}") from None
+        raise AdminError(400, f"request body is not acceptable JSON: {exc}") from None
 
 
 def whole_number(text: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import parse_qs, quote
 
 from starlette.responses import StreamingResponse
@@ -10,9 +11,13 @@ from starlette.types import Receive, Scope, Send
 from mocks import admin, admin_gate
 from mocks.console.assets import console_asset, is_console_asset
 from mocks.engine import Api
-from mocks.types import ConnectionDropped, MockRequest, MockResponse
+from mocks.media import MAX_BODY_BYTES, too_large
+from mocks.types import ConnectionDropped, MockError, MockRequest, MockResponse
 
 ADMIN_PREFIX = "/__mock/"
+# The ASGI scope extension through which the sandbox's HTTP protocol (mocks/protocol.py) lets the
+# adapter cut a connection: {"abort": callable}. Servers without it get ConnectionDropped raised.
+CONNECTION_EXTENSION = "mocks.connection"
 
 
 class MockApp:
@@ -30,30 +35,51 @@ class MockApp:
             return
         if scope["type"] != "http":
             return
-        mock_request = MockRequest(
+        try:
+            request = await self._read(scope, receive)
+            if request is None:
+                return  # the client left (or was timed out) before its body arrived: never act on part of it
+            if self.admin_enabled and is_console_asset(request):
+                response = console_asset(request)  # the page asks for the admin token itself
+            elif self.admin_enabled and request.path.startswith(ADMIN_PREFIX):
+                response = await self._admin(request)
+            else:
+                response = await self.api.handle(request)
+        except asyncio.CancelledError:
+            # the server is shutting down and its grace period is over: answer in the API's own format
+            response = self.api.errors.response(MockError("unavailable", "the sandbox is shutting down"),
+                                                accept=_headers(scope).get("accept"))
+            response.headers.append(("Connection", "close"))
+            await _send(response, scope, receive, send)
+            raise
+        if response.drop:
+            _cut(scope)
+            return
+        if request.oversized:  # the rest of the body was never read: this connection cannot carry another request
+            response.headers.append(("Connection", "close"))
+        await _send(response, scope, receive, send)
+
+    async def _read(self, scope: Scope, receive: Receive) -> MockRequest | None:
+        read = await _body(scope, receive, MAX_BODY_BYTES)
+        if read is None:
+            return None
+        body, oversized = read
+        return MockRequest(
             method=scope["method"],
             # the raw path keeps %2F inside a segment; the router decodes each segment exactly once
             path=scope["raw_path"].decode("latin-1") if scope.get("raw_path") else _quote(scope["path"]),
             query=parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True),
             headers=_headers(scope),
-            body=await _body(receive),
+            body=body,
+            oversized=oversized,
             listener=self.listener,
             client=(scope.get("client") or ("", 0))[0] or "",
             scheme=scope.get("scheme", "http"),
         )
-        if self.admin_enabled and is_console_asset(mock_request):
-            response = console_asset(mock_request)  # the page asks for the admin token itself
-        elif self.admin_enabled and mock_request.path.startswith(ADMIN_PREFIX):
-            response = await self._admin(mock_request)
-        else:
-            try:
-                response = await self.api.handle(mock_request)
-            except ConnectionDropped:
-                await _drop(send)
-                return
-        await _send(response, scope, receive, send)
 
     async def _admin(self, request: MockRequest) -> MockResponse:
+        if request.oversized:
+            return admin.json_response(413, {"error": too_large(request.oversized)})
         refused = admin_gate.refusal(request, token=self.admin_token, served_on_socket=self.served_on_socket)
         if refused is not None:
             return admin.json_response(refused[0], {"error": refused[1]})
@@ -84,16 +110,34 @@ def _headers(scope: Scope) -> dict[str, str]:
     return out
 
 
-async def _body(receive: Receive) -> bytes:
-    chunks = []
+async def _body(scope: Scope, receive: Receive, cap: int) -> tuple[bytes, int] | None:
+    """(body, 0), or (the prefix read, its size so far) once it passes `cap`: reading stops there.
+
+    None when the connection ends before the body does.
+    """
+    announced = _content_length(scope)
+    if announced > cap:
+        return b"", announced  # refused before a byte of it is read
+    chunks, size = [], 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
-        chunks.append(message.get("body", b""))
+            return None
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > cap:
+            return b"".join(chunks)[:cap], size
         if not message.get("more_body"):
             break
-    return b"".join(chunks)
+    return b"".join(chunks), 0
+
+
+def _content_length(scope: Scope) -> int:
+    for name, value in scope.get("headers", ()):
+        if name.lower() == b"content-length":
+            return int(value) if value.isdigit() else 0  # the HTTP server has already refused bad values
+    return 0
 
 
 async def _send(response: MockResponse, scope: Scope, receive: Receive, send: Send) -> None:
@@ -110,8 +154,9 @@ async def _send(response: MockResponse, scope: Scope, receive: Receive, send: Se
     await send({"type": "http.response.body", "body": response.body if scope["method"] != "HEAD" else b""})
 
 
-async def _drop(send: Send) -> None:
-    """Cut the connection mid-response: the client sees a broken connection and no answer."""
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-length", b"1048576"), (b"content-type", b"application/json")]})
-    raise ConnectionDropped("connection dropped by an injected fault")
+def _cut(scope: Scope) -> None:
+    """An injected drop: close the connection without a byte of a response, as a network failure does."""
+    abort = ((scope.get("extensions") or {}).get(CONNECTION_EXTENSION) or {}).get("abort")
+    if abort is None:  # in process (httpx's ASGITransport): the client gets a transport error instead
+        raise ConnectionDropped()
+    abort()

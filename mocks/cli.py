@@ -51,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help="serve iStockist over HTTPS with this certificate")
     serve.add_argument("--no-admin", action="store_true", help="switch the /__mock/ admin API off")
     serve.add_argument("--admin-token", help="require 'Authorization: Bearer TOKEN' on the admin API")
+    _connection_options(serve)
     serve.set_defaults(run=_serve)
 
     scenarios = commands.add_parser("scenarios", help="list the QA scenarios, or check that they behave as described")
@@ -108,6 +109,34 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _connection_options(serve: argparse.ArgumentParser) -> None:
+    from mocks.connection_limits import ConnectionLimits
+
+    default = ConnectionLimits()
+    group = serve.add_argument_group("slow and greedy clients (per listener)")
+    group.add_argument("--header-timeout", type=_positive(float), default=default.header_timeout, metavar="SECONDS",
+                       help=f"close a connection whose request headers take longer (default {default.header_timeout:g})")
+    group.add_argument("--body-timeout", type=_positive(float), default=default.body_timeout, metavar="SECONDS",
+                       help=f"close a connection whose request body takes longer (default {default.body_timeout:g})")
+    group.add_argument("--keep-alive", type=_positive(float), default=default.keep_alive, metavar="SECONDS",
+                       help=f"close an idle kept-alive connection after this (default {default.keep_alive:g})")
+    group.add_argument("--max-connections", type=_positive(int), default=default.max_connections, metavar="N",
+                       help=f"open connections per listener; more are answered 503 (default {default.max_connections})")
+
+
+def _positive(kind: type):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a {'whole ' if kind is int else ''}number") from None
+        if not 0 < value < 1e6:
+            raise argparse.ArgumentTypeError(f"'{text}' must be above 0 and below 1000000")
+        return value
+
+    return parse
+
+
 def _verify(module: str):
     def run(args: argparse.Namespace) -> int:
         import importlib
@@ -149,7 +178,7 @@ def _serve(args: argparse.Namespace) -> int:
                 raise ValueError(f"--port {name}: {api_name} has no listener '{listener}' (has: {', '.join(known)})")
         ports[name] = int(port)
     sandbox = Sandbox.create(names, store=args.store, host=args.host, ports=ports, admin=not args.no_admin,
-                             admin_token=args.admin_token,
+                             admin_token=args.admin_token, limits=_limits(args),
                              tls={"istockist": tuple(args.tls)} if args.tls and "istockist" in names else {})
     for target, rate in _pairs(args.limit, "--limit"):
         api_name, _, policy = target.partition(".")
@@ -174,6 +203,13 @@ def _serve(args: argparse.Namespace) -> int:
     print(describe(sandbox), flush=True)
     sandbox.run()
     return 0
+
+
+def _limits(args: argparse.Namespace):
+    from mocks.connection_limits import ConnectionLimits
+
+    return ConnectionLimits(header_timeout=args.header_timeout, body_timeout=args.body_timeout,
+                            keep_alive=args.keep_alive, max_connections=args.max_connections)
 
 
 def _scenarios(args: argparse.Namespace) -> int:

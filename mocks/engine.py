@@ -24,13 +24,14 @@ from mocks.faults import Fault, FaultBook, FaultError, parse_fault
 from mocks.fixtures import Fixtures
 from mocks.idempotency import Idempotency, Reservation
 from mocks.journal import Journal, JournalEntry
+from mocks.media import too_large
 from mocks.ratelimit import Limiter, Policy
 from mocks.rendering import ResponseRenderer
 from mocks.resources import ResourceType
 from mocks.routing import Router
 from mocks.state.protocol import Store
 from mocks.templates import compile_template
-from mocks.types import ConnectionDropped, MockError, MockRequest, MockResponse, Principal
+from mocks.types import MockError, MockRequest, MockResponse, Principal
 from mocks.validation import RequestValidator
 from mocks.webhooks import WebhookDispatcher
 
@@ -210,9 +211,6 @@ class Api:
             response = await self._pipeline(request, trace)
         except MockError as error:
             response = self._error(error, request, trace)
-        except ConnectionDropped:
-            self._record(request, trace, None)
-            raise
         except Exception as exc:  # a defect of the mock: still answer in the API's own format
             log.exception("mock defect while handling %s %s", request.method, request.path)
             response = self._error(MockError("server_error", f"mock defect: {type(exc).__name__}: {exc}"),
@@ -221,10 +219,12 @@ class Api:
             if trace.release:
                 self.limiter.release(trace.release)
         response.headers.extend(trace.headers)
-        self._record(request, trace, response)
+        self._record(request, trace, None if response.drop else response)
         return response
 
     async def _pipeline(self, request: MockRequest, trace: Trace) -> MockResponse:
+        if request.oversized:
+            raise MockError(self.errors.too_large, too_large(request.oversized), field="body")
         if self.cors and request.method == "OPTIONS" and request.header("access-control-request-method"):
             return self._preflight(request)
         compiled, path_params = self._route(request)
@@ -245,7 +245,7 @@ class Api:
         trace.fault = fault
         if fault is not None:
             if fault.drop == "before":
-                raise ConnectionDropped()
+                return MockResponse.dropped()
             if fault.expire_credentials:
                 self.auth.revoke(presented)
             if fault.respond is not None:
@@ -281,7 +281,7 @@ class Api:
             if isinstance(reservation, Reservation):
                 self.idempotency.finish(reservation, response, now)
         if fault is not None and fault.drop == "after":
-            raise ConnectionDropped()
+            return MockResponse.dropped()
         return response
 
     def _route(self, request: MockRequest) -> tuple[CompiledOperation, dict[str, str]]:

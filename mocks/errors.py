@@ -28,6 +28,8 @@ class ErrorCatalog:
         self._by_status: dict[int, str] = {}
         for name, entry in self.codes.items():
             self._by_status.setdefault(int(entry["status"]), name)
+        # a body over the cap: the API's 413 where it declares one, else its 400
+        self.too_large: str = self._by_status.get(413, "invalid_request")
 
     def code_for(self, name_or_status: str | int) -> str:
         """A code name from a name or a bare status ("503" -> the first code with that status)."""

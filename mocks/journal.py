@@ -5,12 +5,14 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from mocks.types import MockRequest, MockResponse
 
-MAX_BODY_CHARS = 4096
+# The journal keeps this much of each request and response body (and each body's full size), so
+# its memory is bounded in bytes as well as in entries.
+BODY_PREFIX_BYTES = 64 * 1024
 
 
 @dataclass(slots=True)
@@ -27,6 +29,18 @@ class JournalEntry:
     duration: float
     seq: int = 0
     preferred: dict[str, Any] | None = None  # the response a Prefer header chose
+    request_size: int = 0  # full body sizes in bytes; the entry keeps at most BODY_PREFIX_BYTES of each
+    response_size: int = 0
+
+    def keep_prefixes(self) -> None:
+        """Drop all but the first BODY_PREFIX_BYTES of each body, remembering the full sizes."""
+        self.request_size = self.request.oversized or len(self.request.body)
+        if len(self.request.body) > BODY_PREFIX_BYTES:
+            self.request = replace(self.request, body=self.request.body[:BODY_PREFIX_BYTES])
+        if self.response is not None:
+            self.response_size = len(self.response.body)
+            if self.response_size > BODY_PREFIX_BYTES:
+                self.response = replace(self.response, body=self.response.body[:BODY_PREFIX_BYTES])
 
     @property
     def status(self) -> int | None:
@@ -46,12 +60,14 @@ class JournalEntry:
             "operation": self.operation,
             "principal": self.principal,
             "request_headers": request.headers,
-            "request_body": text_of(request.body),
+            "request_body": text_of(request.body, self.request_size),
+            "request_body_bytes": self.request_size,
             "status": self.status,
             "dropped": response is None,
             "response_headers": dict(response.headers) if response else {},
             "response_media_type": response.media_type if response else None,
-            "response_body": text_of(response.body) if response and response.body else "",
+            "response_body": text_of(response.body, self.response_size) if response and response.body else "",
+            "response_body_bytes": self.response_size,
             "fault": self.fault.describe() if self.fault else None,
             "preferred": self.preferred,
             "duration_ms": round(self.duration * 1000, 3),
@@ -65,6 +81,7 @@ class Journal:
         self._lock = threading.Lock()
 
     def record(self, entry: JournalEntry) -> JournalEntry:
+        entry.keep_prefixes()
         with self._lock:
             entry.seq = next(self._sequence)
             self._entries.append(entry)
@@ -88,6 +105,6 @@ class Journal:
         return [e.describe() for e in chosen]
 
 
-def text_of(body: bytes) -> str:
-    text = body[:MAX_BODY_CHARS].decode("utf-8", "replace")
-    return text + ("…" if len(body) > MAX_BODY_CHARS else "")
+def text_of(prefix: bytes, size: int) -> str:
+    """A kept body prefix as text; "…" marks one that is shorter than the body was."""
+    return prefix.decode("utf-8", "replace") + ("…" if size > len(prefix) else "")

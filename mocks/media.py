@@ -3,25 +3,42 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from typing import Any
 from urllib.parse import parse_qsl
-from xml.etree.ElementTree import Element, SubElement, tostring
+from xml.etree.ElementTree import Element, SubElement, TreeBuilder, tostring
 
 from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import ParseError, fromstring
+from defusedxml.ElementTree import DefusedXMLParser, ParseError
 
 from mocks.jsonwrite import dump_json  # noqa: F401 - re-exported: media.dump_json is the one encoder
 from mocks.types import MockError
 
 MAX_BODY_BYTES = 1 << 20
+MAX_DEPTH = 64  # nesting of JSON arrays/objects and XML elements; contract bodies need a handful
+MAX_XML_ELEMENTS = 50_000
 JSON = "application/json"
 XML = "application/xml"
 FORM = "application/x-www-form-urlencoded"
 
 
+def too_large(size: int) -> str:
+    return f"the request body ({size} bytes or more) is larger than the {MAX_BODY_BYTES}-byte cap"
+
+
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_MEDIA_TYPE = re.compile(rf"{_TOKEN}/{_TOKEN}")
+
+
 def essence(content_type: str | None) -> str:
     """`application/json; charset=utf-8` -> `application/json`."""
     return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def is_media_type(content_type: str) -> bool:
+    """Whether a Content-Type header names a media type at all (`;;;=/` does not)."""
+    return _MEDIA_TYPE.fullmatch(essence(content_type)) is not None
 
 
 def negotiate(accept: str | None, offered: list[str]) -> str | None:
@@ -78,28 +95,99 @@ def parse_body(raw: bytes, media_type: str, schema: dict[str, Any] | None) -> An
     if media_type == FORM:
         return coerce_form(dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)), schema or {})
     try:
-        return json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MockError("invalid_request", f"request body is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise MockError("invalid_request", "request body is nested too deeply") from None
+        return load_json(raw)
+    except ValueError as exc:
+        raise MockError("invalid_request", f"request body is not acceptable JSON: {exc}") from None
+
+
+# JSON ------------------------------------------------------------------------------------------
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def load_json(raw: bytes, *, max_bytes: int = MAX_BODY_BYTES, max_depth: int = MAX_DEPTH) -> Any:
+    """The one JSON reader for request bodies and admin calls: bounded in size and depth, linear in time.
+
+    Raises ValueError saying what is wrong. Every string it returns encodes as UTF-8 (a lone
+    surrogate escape such as "\\ud800" is refused), and every number is finite, so whatever is
+    accepted can be stored, listed and journaled.
+    """
+    if len(raw) > max_bytes:
+        raise ValueError(f"larger than {max_bytes} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    try:
+        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except RecursionError:  # the C scanner stops at the interpreter's recursion limit, in linear time
+        raise ValueError(f"nested deeper than {max_depth} levels") from None
+    deep = raw.count(b"[") + raw.count(b"{") > max_depth
+    if deep or _SURROGATE_ESCAPE.search(raw):
+        _check_parsed(value, max_depth)
+    return value
+
+
+def _check_parsed(value: Any, max_depth: int) -> None:
+    """One iterative walk (no recursion to exhaust): depth within bounds, every string encodable."""
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict | list):
+            if depth >= max_depth:
+                raise ValueError(f"nested deeper than {max_depth} levels")
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(f"a string holds a lone surrogate ({item[:40]!r}), which no text encoding "
+                                 "can represent") from None
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text[:40]} is out of range for a number")
+    return number
+
+
+# XML -------------------------------------------------------------------------------------------
+class _BoundedTree(TreeBuilder):
+    """Builds the element tree, refusing it as soon as it is too deep or too large."""
+
+    def __init__(self, max_depth: int, max_elements: int) -> None:
+        super().__init__()
+        self._depth = self._count = 0
+        self._max_depth, self._max_elements = max_depth, max_elements
+
+    def start(self, tag: Any, attrs: Any) -> Element:
+        self._depth += 1
+        self._count += 1
+        if self._depth > self._max_depth:
+            raise ValueError(f"nested deeper than {self._max_depth} levels")
+        if self._count > self._max_elements:
+            raise ValueError(f"more than {self._max_elements} elements")
+        return super().start(tag, attrs)
+
+    def end(self, tag: Any) -> Element:
+        self._depth -= 1
+        return super().end(tag)
+
+
 def parse_xml(raw: bytes, schema: dict[str, Any]) -> Any:
+    parser = DefusedXMLParser(target=_BoundedTree(MAX_DEPTH, MAX_XML_ELEMENTS), forbid_dtd=True,
+                              forbid_entities=True, forbid_external=True)
     try:
-        root = fromstring(raw, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        parser.feed(raw)
+        root = parser.close()
     except (ParseError, DefusedXmlException, ValueError) as exc:
         raise MockError("invalid_request", f"request body is not acceptable XML: {exc}") from None
-    except RecursionError:
-        raise MockError("invalid_request", "request body is nested too deeply") from None
-    try:
-        return _from_element(root, schema)
-    except RecursionError:
-        raise MockError("invalid_request", "request body is nested too deeply") from None
+    return _from_element(root, schema)
 
 
 def _from_element(element: Element, schema: dict[str, Any]) -> Any:
@@ -112,12 +200,17 @@ def _from_element(element: Element, schema: dict[str, Any]) -> Any:
     if kind == "object" or (kind is None and children):
         properties = schema.get("properties", {})
         out: dict[str, Any] = {}
+        repeated: set[str] = set()
         for child in children:
             sub = properties.get(child.tag, {})
             value = _from_element(child, sub)
             if child.tag in out and _type_of(sub) != "array":
                 previous = out[child.tag]
-                out[child.tag] = (previous if isinstance(previous, list) else [previous]) + [value]
+                if isinstance(previous, list) and child.tag in repeated:
+                    previous.append(value)  # appending in place keeps many repeats linear
+                else:
+                    out[child.tag] = [previous, value]
+                    repeated.add(child.tag)
             else:
                 out[child.tag] = value
         return out

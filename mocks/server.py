@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import signal
 import socket
 import threading
@@ -15,11 +14,13 @@ import uvicorn
 from mocks.admin_gate import admin_needs_token
 from mocks.app import MockApp
 from mocks.clock import Clock
+from mocks.connection_limits import ConnectionLimits
 from mocks.console.links import link_sandbox
 from mocks.engine import Api
 from mocks.eventloop import new_event_loop
 from mocks.heap import settle_after_start_up
 from mocks.outbound import register_listeners, unregister_listeners
+from mocks.protocol import guarded_protocol
 from mocks.registry import load_api
 
 
@@ -56,6 +57,7 @@ class Sandbox:
     admin: bool = True
     admin_token: str | None = None
     tls: dict[str, tuple[str, str]] = field(default_factory=dict)  # api -> (cert, key)
+    limits: ConnectionLimits = field(default_factory=ConnectionLimits)  # per listener
     listeners: list[Listener] = field(default_factory=list)
     _servers: list[_Server] = field(default_factory=list)
     _thread: threading.Thread | None = None
@@ -109,8 +111,12 @@ class Sandbox:
             app = MockApp(listener.api, listener.name, admin=self.admin, admin_token=self.admin_token,
                           served_on_socket=True)
             cert, key = self.tls.get(listener.api.name, (None, None))
+            limits = self.limits
             config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
-                                    ssl_certfile=cert, ssl_keyfile=key, timeout_graceful_shutdown=2)
+                                    ssl_certfile=cert, ssl_keyfile=key, timeout_graceful_shutdown=2,
+                                    http=guarded_protocol(limits, listener.api.errors),
+                                    timeout_keep_alive=limits.keep_alive,  # type: ignore[arg-type]
+                                    h11_max_incomplete_event_size=limits.max_header_bytes)
             self._servers.append(_Server(config))
         await asyncio.gather(*(server.serve(sockets=[l.socket]) for server, l in zip(self._servers, self.listeners)))
 
@@ -153,8 +159,3 @@ class Sandbox:
             self._thread.join(timeout=10)
         self.close()
 
-
-logging.getLogger("uvicorn.error").addFilter(
-    lambda record: "connection dropped by an injected fault" not in record.getMessage()
-    and not (record.exc_info and "ConnectionDropped" in repr(record.exc_info[1]))
-)

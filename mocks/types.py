@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+
 Json = Any
 Headers = list[tuple[str, str]]
 
@@ -19,6 +21,7 @@ class MockRequest:
     listener: str = ""
     client: str = ""
     scheme: str = "http"
+    oversized: int = 0  # bytes of a body refused at the cap (so far); `body` then holds only a prefix
 
     def header(self, name: str, default: str | None = None) -> str | None:
         return self.headers.get(name.lower(), default)
@@ -30,8 +33,13 @@ class MockResponse:
     body: bytes = b""
     media_type: str | None = None
     headers: Headers = field(default_factory=list)
-    drop: bool = False  # close the connection instead of answering
+    drop: bool = False  # cut the connection instead of answering (an injected network fault)
     stream: Any = None  # an async iterator of bytes for streaming responses (server-sent events)
+
+    @classmethod
+    def dropped(cls) -> MockResponse:
+        """What the pipeline returns for an injected drop; only the ASGI adapter acts on it (it cuts the connection)."""
+        return cls(0, drop=True)
 
     def add_header(self, name: str, value: object) -> None:
         self.headers.append((name, str(value)))
@@ -69,5 +77,11 @@ class MockError(Exception):
         self.headers = headers or []
 
 
-class ConnectionDropped(Exception):
-    """The mock closes the connection without a response (an injected network fault)."""
+class ConnectionDropped(httpx.RemoteProtocolError):
+    """Raised by the ASGI adapter for a drop where it has no connection to cut (in process).
+
+    An httpx transport error, so a client on httpx's ASGITransport sees what a cut socket gives.
+    """
+
+    def __init__(self, message: str = "connection dropped by an injected fault") -> None:
+        super().__init__(message)

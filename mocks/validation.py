@@ -13,7 +13,7 @@ from typing import Any
 import jsonschema_rs
 
 from mocks.contract import Contract, Operation, inline_schema
-from mocks.media import essence, parse_body
+from mocks.media import essence, is_media_type, parse_body
 from mocks.types import MockError, MockRequest
 
 # Per the OpenAPI specification these header parameters are described elsewhere and ignored.
@@ -67,6 +67,8 @@ class RequestValidator:
             if not (p["in"] == "header" and p["name"].lower() in _IGNORED_HEADERS)
         ]
         self.body_required = bool(operation.request_body and operation.request_body.get("required"))
+        bodies = contract.extension("request-bodies") or {}
+        self.refuse_missing_content_type = bodies.get("missing-content-type", "first-declared") == "refuse"
         self.media: dict[str, tuple[dict[str, Any], Any]] = {}
         for media_type, media in ((operation.request_body or {}).get("content") or {}).items():
             schema = media.get("schema", {})
@@ -101,7 +103,7 @@ class RequestValidator:
             if self.body_required:
                 return None, None, [Diagnostic("body", "a request body is required")]
             return None, None, []
-        media_type = essence(request.header("content-type")) or next(iter(self.media))
+        media_type = self._media_type_of(request.header("content-type"))
         if media_type not in self.media:
             raise MockError("unsupported_media_type",
                             f"content type '{media_type}' is not one of {', '.join(self.media)}")
@@ -109,6 +111,20 @@ class RequestValidator:
         value = parse_body(request.body, media_type, schema)
         problems = [Diagnostic(_field(e), _message(e)) for e in _errors(validator, value)]
         return value, media_type, problems
+
+    def _media_type_of(self, content_type: str | None) -> str:
+        """The declared media type a body is read as; the contract's x-mock-request-bodies decides a missing one."""
+        declared = ", ".join(self.media)
+        if content_type is None or not content_type.strip():
+            if self.refuse_missing_content_type:
+                raise MockError("unsupported_media_type", f"a request body needs a Content-Type, one of {declared}",
+                                field="Content-Type")
+            return next(iter(self.media))
+        if not is_media_type(content_type):
+            raise MockError("unsupported_media_type",
+                            f"Content-Type '{content_type[:100]}' is not a media type; send one of {declared}",
+                            field="Content-Type")
+        return essence(content_type)
 
 
 def _compile_parameter(contract: Contract, param: dict[str, Any]) -> _Parameter:

@@ -29,6 +29,7 @@ collection error that would hide the other APIs.
 
 from __future__ import annotations
 
+import copy
 import os
 import traceback
 import zlib
@@ -237,8 +238,6 @@ def conformance_schema(
     credential = credential_of(api, principal)
     listener = listener or api.primary_listener
     app = MockApp(api, listener)
-    # The admin API (and so the contract document) is served only on the primary listener.
-    admin_app = app if listener == api.primary_listener else MockApp(api, api.primary_listener)
 
     pinned = pins(api, credential) if callable(pins) else list(pins or [])
     config_data: dict[str, Any] = {
@@ -255,7 +254,7 @@ def conformance_schema(
         "auth": {"openapi": static_auth(api, credential)},
     }
     config = SchemathesisConfig.from_dict(config_data)
-    schema = schemathesis.openapi.from_asgi("/__mock/openapi.json", admin_app, config=config)
+    schema = schemathesis.openapi.from_dict(frames_as_event_schemas(api.contract.document), config=config)
     schema.app = app
     if tags:
         schema = schema.include(tag=tags)
@@ -271,6 +270,23 @@ def conformance_schema(
     schema.hooks.register_hook_with_name(_deleted_elsewhere_filter(api), "filter_failure")
     LOADED.append(conformance)
     return conformance
+
+
+def frames_as_event_schemas(document: dict[str, Any]) -> dict[str, Any]:
+    """The contract as Schemathesis reads OpenAPI 3.1 event streams: a `text/event-stream` schema per event.
+
+    The contract gives 3.1 tools a string schema for the whole stream and names the schema of one
+    event under `x-mock-event-frame`; Schemathesis applies `schema` to each event, so here the frame
+    schema takes its place and every frame the mock writes is checked against it.
+    """
+    document = copy.deepcopy(document)
+    for item in (document.get("paths") or {}).values():
+        for operation in item.values():
+            for response in (operation.get("responses") or {}).values() if isinstance(operation, dict) else ():
+                stream = (response.get("content") or {}).get("text/event-stream") or {}
+                if "x-mock-event-frame" in stream:
+                    stream["schema"] = stream["x-mock-event-frame"]
+    return document
 
 
 def _pin_hook(api: Api, schema: Any, pins: list[Pin]) -> Callable[[Any, Any], Any]:

@@ -353,6 +353,8 @@ def placement(tokens: list[Any]) -> str:
         return "security scheme"
     if len(tokens) >= 2 and tokens[-2] == "servers" and isinstance(tokens[-1], int):
         return "server"
+    if len(tokens) >= 2 and tokens[-2] == "content" and "responses" in tokens:
+        return "response media type"
     return "other"
 
 

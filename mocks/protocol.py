@@ -1,0 +1,168 @@
+"""The sandbox's HTTP connection guard: uvicorn's protocol with deadlines, caps and the API's own error pages.
+
+uvicorn times out idle keep-alive connections, but not a client that never finishes its request
+headers (slowloris) or its body, and it does not cap connections. This subclass of uvicorn's
+protocol (httptools' when installed, else h11's) does, and renders the errors it produces itself
+(malformed requests, headers too large, timeouts, too many connections) through the API's error
+catalog. It also offers the ASGI adapter a way to cut a connection without sending a byte
+(the `mocks.connection` scope extension), which is how an injected drop looks like the network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import struct
+from http import HTTPStatus
+from typing import Any
+
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from mocks.app import CONNECTION_EXTENSION
+from mocks.connection_limits import ConnectionLimits
+from mocks.errors import ErrorCatalog
+from mocks.types import MockError, MockResponse
+
+try:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+except ImportError:  # httptools is optional: uvicorn then speaks HTTP/1.1 through h11
+    HttpToolsProtocol = None
+
+
+class _Guard:
+    """Mixed into uvicorn's protocol classes; set `limits` and `errors` on a subclass per listener."""
+
+    limits: ConnectionLimits
+    errors: ErrorCatalog
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.app = self._offer_abort(self.app)
+        self._deadline: asyncio.TimerHandle | None = None
+        self._awaiting_headers = False
+        self._header_bytes = 0
+
+    # connection lifecycle --------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.Transport) -> None:
+        super().connection_made(transport)
+        if len(self.connections) > self.limits.max_connections:
+            self._refuse(MockError("unavailable", f"more than {self.limits.max_connections} open connections "
+                                   "to this listener; try again shortly", headers=[("Retry-After", "1")]))
+            return
+        self._await_headers()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_deadline()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if not self._awaiting_headers and (self.cycle is None or self.cycle.response_complete):
+            self._await_headers()  # the first byte of the next request on a kept-alive connection
+        cycle = self.cycle
+        if self._awaiting_headers:
+            self._header_bytes += len(data)
+        super().data_received(data)
+        if self.transport.is_closing():
+            return
+        if self._awaiting_headers:
+            if self.cycle is not cycle:
+                self._headers_done()
+            elif self._header_bytes > self.limits.max_header_bytes:
+                self._refuse(MockError("invalid_request", self._too_large()))
+                return
+        if self.cycle is not None and not self.cycle.more_body and not self._awaiting_headers:
+            self._cancel_deadline()  # the whole request is in; the response is the app's business now
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn calls this for a request it cannot parse (a NUL in a header, a malformed request line)."""
+        too_large = self._awaiting_headers and self._header_bytes > self.limits.max_header_bytes
+        self._refuse(MockError("invalid_request", self._too_large() if too_large else f"malformed HTTP request: {msg}"))
+
+    def _too_large(self) -> str:
+        return f"the request line and headers are larger than {self.limits.max_header_bytes} bytes"
+
+    # deadlines -------------------------------------------------------------------------------
+    def _await_headers(self) -> None:
+        self._awaiting_headers, self._header_bytes = True, 0
+        self._set_deadline(self.limits.header_timeout, f"request headers did not arrive within "
+                                                       f"{self.limits.header_timeout:g} s")
+
+    def _headers_done(self) -> None:
+        self._awaiting_headers = False
+        self._cancel_deadline()
+        if self.cycle.more_body:
+            self._set_deadline(self.limits.body_timeout, f"the request body did not arrive within "
+                                                         f"{self.limits.body_timeout:g} s")
+
+    def _set_deadline(self, seconds: float, message: str) -> None:
+        self._cancel_deadline()
+        self._deadline = self.loop.call_later(seconds, self._timed_out, message)
+
+    def _cancel_deadline(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _timed_out(self, message: str) -> None:
+        self._deadline = None
+        if not self._awaiting_headers and self.cycle is not None and self.cycle.response_started:
+            self.transport.close()  # the app answered without reading the whole body: nothing left to say
+            return
+        self._refuse(MockError(self._code_for(HTTPStatus.REQUEST_TIMEOUT), message))
+
+    # answers the server gives itself ------------------------------------------------------------
+    def _refuse(self, error: MockError) -> None:
+        """Answer in the API's own error format and close: nothing more is read from this connection."""
+        self._cancel_deadline()
+        self._awaiting_headers = False
+        if not self.transport.is_closing():
+            self.transport.write(raw_response(self.errors.response(error)))
+            self.transport.close()
+        if self.cycle is not None:
+            self.cycle.disconnected = True  # an application still reading this request sees a disconnect
+
+    def _code_for(self, status: int) -> str:
+        try:
+            return self.errors.code_for(status)
+        except KeyError:
+            return "invalid_request"
+
+    def _offer_abort(self, app: Any) -> Any:
+        async def with_abort(scope: Any, receive: Any, send: Any) -> None:
+            cycle = getattr(send, "__self__", None)  # uvicorn's RequestResponseCycle of this request
+            scope.setdefault("extensions", {})[CONNECTION_EXTENSION] = {"abort": lambda: self._abort(cycle)}
+            await app(scope, receive, send)
+
+        return with_abort
+
+    def _abort(self, cycle: Any) -> None:
+        """Reset the connection (RST): no status line, no byte of a response."""
+        if cycle is not None:
+            cycle.disconnected = True  # so uvicorn does not answer the unanswered request itself
+        self._cancel_deadline()
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError, AttributeError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.transport.abort()
+
+
+def raw_response(response: MockResponse) -> bytes:
+    """An HTTP/1.1 response, written straight to a transport, that closes its connection."""
+    try:
+        reason = HTTPStatus(response.status).phrase
+    except ValueError:  # a status the contract declares but HTTP names no phrase for
+        reason = ""
+    lines = [f"HTTP/1.1 {response.status} {reason}"]
+    lines += [f"{name}: {value}" for name, value in response.headers]
+    if response.media_type:
+        lines.append(f"content-type: {response.media_type}")
+    lines += [f"content-length: {len(response.body)}", "connection: close"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + response.body
+
+
+def guarded_protocol(limits: ConnectionLimits, errors: ErrorCatalog) -> type[asyncio.Protocol]:
+    """The protocol class for one listener, for `uvicorn.Config(http=...)`."""
+    base = HttpToolsProtocol or H11Protocol
+    return type(f"Guarded{base.__name__}", (_Guard, base), {"limits": limits, "errors": errors})

@@ -1,0 +1,74 @@
+"""Bodies over the cap are refused while they arrive, not after; the journal keeps a bounded prefix of
+every body with its full size (issue 9, item 10)."""
+
+from __future__ import annotations
+
+import pytest
+from rawsocket import connect, read_reply, request_bytes
+from reliabilitykit import admin, headers_for, serving
+
+TWENTY_MB = 20_000_000
+CAP = 1 << 20
+PREFIX = 64 * 1024
+
+
+@pytest.fixture(scope="module")
+def served():
+    yield from serving()
+
+
+@pytest.fixture
+def journal(served):
+    with admin(served, "istockist") as http:
+        http.delete("/journal")
+        yield lambda: http.get("/journal").json()["entries"]
+
+
+def test_large_bodies_are_answered_before_they_are_sent(served, journal):
+    """Five 20 MB POSTs: each gets the API's 400 (iStockist declares no 413) after its first 64 KiB."""
+    url = served.urls[("istockist", "api")]
+    headers = {**headers_for(served, "istockist"), "Content-Type": "application/json"}
+    for _ in range(5):
+        with connect(url) as sock:
+            sock.sendall(request_bytes("POST", "/no/such", headers, b"x" * PREFIX, content_length=TWENTY_MB))
+            reply = read_reply(sock, timeout=10)  # the other 19.9 MB are never sent
+        assert reply.status == 400 and reply.headers["connection"] == "close"
+        error = reply.json()["error"]
+        assert error["type"] == "invalid_request_error" and f"larger than the {CAP}-byte cap" in error["message"]
+    entries = journal()
+    assert [e["request_body_bytes"] for e in entries] == [TWENTY_MB] * 5
+    assert all(len(e["request_body"]) <= PREFIX + 1 for e in entries)
+
+
+def test_a_chunked_body_is_cut_off_at_the_cap(served, journal):
+    """No Content-Length to judge by: reading stops once the cap is passed, before the body ends."""
+    url = served.urls[("istockist", "api")]
+    headers = {**headers_for(served, "istockist"), "Content-Type": "application/json",
+               "Transfer-Encoding": "chunked"}
+    chunk = b"%x\r\n" % PREFIX + b"y" * PREFIX + b"\r\n"
+    with connect(url) as sock:
+        sock.sendall(request_bytes("POST", "/v1/products", headers))
+        for _ in range(CAP // PREFIX + 2):  # a little over the cap, and no final zero-length chunk
+            sock.sendall(chunk)
+        reply = read_reply(sock, timeout=10)
+    assert reply.status == 400 and "cap" in reply.json()["error"]["message"]
+    (entry,) = journal()
+    assert entry["request_body_bytes"] > CAP and entry["request_body"].endswith("…")
+
+
+def test_the_journal_keeps_a_prefix_of_a_body_under_the_cap_and_its_size(served, journal):
+    with served.client("istockist", checked=False) as client:
+        body = b'{"pad": "' + b"z" * 300_000 + b'"}'
+        response = client.post("/no/such", headers=headers_for(served, "istockist"), content=body)
+        assert response.status_code == 404
+    (entry,) = journal()
+    assert entry["request_body_bytes"] == len(body)
+    assert entry["request_body"] == body[:PREFIX].decode() + "…"
+
+
+def test_the_admin_api_refuses_a_body_over_the_cap(served):
+    with admin(served, "istockist") as http:
+        just_over = b"[" + b"0," * (CAP // 2 + 8) + b"0]"  # read whole before the answer, so no reset races it
+        response = http.post("/faults", content=just_over, headers={"Content-Type": "application/json"})
+        assert response.status_code == 413 and "cap" in response.json()["error"]
+        assert http.get("/faults").status_code == 200
