@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from mocks.clock import LATEST, RANGE
 from mocks.faults import FaultError
-from mocks.media import dump_json, load_json
+from mocks.media import MAX_ADMIN_BODY_BYTES, dump_json, load_json
 from mocks.routing import Router
 from mocks.state import Slice
 from mocks.state_pages import PageRequestError, state_page
@@ -68,7 +68,7 @@ def body_of(request: MockRequest) -> Any:
     if not request.body:
         return {}
     try:
-        return load_json(request.body)
+        return load_json(request.body, max_bytes=MAX_ADMIN_BODY_BYTES)
     except ValueError as exc:
         raise AdminError(400, f"request body is not acceptable JSON: {exc}") from None
 

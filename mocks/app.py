@@ -11,7 +11,7 @@ from starlette.types import Receive, Scope, Send
 from mocks import admin, admin_gate
 from mocks.console.assets import console_asset, is_console_asset
 from mocks.engine import Api
-from mocks.media import MAX_BODY_BYTES, too_large
+from mocks.media import MAX_ADMIN_BODY_BYTES, MAX_BODY_BYTES, too_large
 from mocks.types import MockError, MockRequest, MockResponse
 
 ADMIN_PREFIX = "/__mock/"
@@ -60,7 +60,8 @@ class MockApp:
         await _send(response, scope, receive, send)
 
     async def _read(self, scope: Scope, receive: Receive) -> MockRequest | None:
-        read = await _body(scope, receive, MAX_BODY_BYTES)
+        admin_call = self.admin_enabled and scope["path"].startswith(ADMIN_PREFIX)
+        read = await _body(scope, receive, MAX_ADMIN_BODY_BYTES if admin_call else MAX_BODY_BYTES)
         if read is None:
             return None
         body, oversized = read
@@ -79,7 +80,7 @@ class MockApp:
 
     async def _admin(self, request: MockRequest) -> MockResponse:
         if request.oversized:
-            return admin.json_response(413, {"error": too_large(request.oversized)})
+            return admin.json_response(413, {"error": too_large(request.oversized, MAX_ADMIN_BODY_BYTES)})
         refused = admin_gate.refusal(request, token=self.admin_token, served_on_socket=self.served_on_socket)
         if refused is not None:
             return admin.json_response(refused[0], {"error": refused[1]})

@@ -16,6 +16,7 @@ from mocks.jsonwrite import dump_json  # noqa: F401 - re-exported: media.dump_js
 from mocks.types import MockError
 
 MAX_BODY_BYTES = 1 << 20
+MAX_ADMIN_BODY_BYTES = 64 << 20  # a snapshot of a large sandbox is one admin body
 MAX_DEPTH = 64  # nesting of JSON arrays/objects and XML elements; contract bodies need a handful
 MAX_XML_ELEMENTS = 50_000
 JSON = "application/json"
@@ -23,8 +24,8 @@ XML = "application/xml"
 FORM = "application/x-www-form-urlencoded"
 
 
-def too_large(size: int) -> str:
-    return f"the request body ({size} bytes or more) is larger than the {MAX_BODY_BYTES}-byte cap"
+def too_large(size: int, cap: int = MAX_BODY_BYTES) -> str:
+    return f"the request body ({size} bytes or more) is larger than the {cap}-byte cap"
 
 
 _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"

@@ -195,4 +195,4 @@ def test_with_an_admin_token_the_page_loads_but_the_admin_api_wants_the_token(se
 def test_a_snapshot_upload_that_is_not_json_is_refused(client: httpx.Client) -> None:
     refused = client.post("/__mock/snapshot", content=b"{not json", headers={"Content-Type": "application/json"})
     assert refused.status_code == 400
-    assert "not valid JSON" in refused.json()["error"]
+    assert "not acceptable JSON" in refused.json()["error"]

@@ -43,8 +43,9 @@ def headers_for(served: Served, api: str) -> dict[str, str]:
 
 
 def admin(served: Served, api: str) -> httpx.Client:
-    """An httpx client for `api`'s admin API: paths are relative to /__mock/."""
-    return httpx.Client(base_url=served.admin_links[api].removesuffix("/info"), timeout=10)
+    """An httpx client for `api`'s admin API: paths are relative to /__mock/; writes are JSON, as the gate wants."""
+    return httpx.Client(base_url=served.admin_links[api].removesuffix("/info"), timeout=10,
+                        headers={"Content-Type": "application/json"})
 
 
 def steering(served: Served, api: str) -> Admin:

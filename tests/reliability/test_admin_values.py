@@ -2,7 +2,8 @@
 
 Each poison value is sent as raw JSON text (Python's json would not write 1e999 or NaN for us) to a
 real `mocks serve istockist`; each is a 400 that says what is wrong, changes nothing, and the API
-keeps answering afterwards.
+keeps answering afterwards. NaN, Infinity and numbers past a double are not JSON: the one bounded JSON
+reader refuses them before any handler sees them.
 """
 
 from __future__ import annotations
@@ -12,37 +13,37 @@ from securitykit import JSON, istockist_admin_fixture, istockist_headers, istock
 from servekit import Served
 
 CLOCK_POISON = {
-    '{"advance": 1e999}': "finite",
-    '{"advance": NaN}': "finite",
-    '{"advance": Infinity}': "finite",
-    '{"advance": -Infinity}': "forward",
+    '{"advance": 1e999}': "out of range for a number",
+    '{"advance": NaN}': "not a JSON number",
+    '{"advance": Infinity}': "not a JSON number",
+    '{"advance": -Infinity}': "not a JSON number",
     '{"advance": -5}': "forward",
     '{"advance": 1e300}': "range",
     '{"set": 1e300}': "9999",
     '{"set": -1e20}': "1970",
     '{"set": -1}': "1970",
-    '{"set": NaN}': "1970",
-    '{"set": 1e999}': "1970",
+    '{"set": NaN}': "not a JSON number",
+    '{"set": 1e999}': "out of range for a number",
     '{"set": "1700000000"}': "number",
     '{"set": true}': "number",
     '{"advance": [1]}': "number",
     '{"freeze": "yes"}': "true or false",
     '{"reset": 1}': "true or false",
     '{"set": 100000000000000000000000000000000000000000000000000000}': "1970",
-    '{"freeze": true, "advance": 1e999}': "finite",
+    '{"freeze": true, "advance": 1e999}': "out of range for a number",
 }
 FAULT_POISON = {
-    '{"respond": 503, "latency": 1e999}': "latency",
-    '{"respond": 503, "latency": NaN}': "latency",
+    '{"respond": 503, "latency": 1e999}': "out of range for a number",
+    '{"respond": 503, "latency": NaN}': "not a JSON number",
     '{"respond": 503, "latency": -1}': "latency",
     '{"respond": 503, "latency": 86400000}': "latency",
-    '{"respond": 503, "times": 1e999}': "times",
+    '{"respond": 503, "times": 1e999}': "out of range for a number",
     '{"respond": 503, "times": 1.5}': "times",
     '{"respond": 503, "after": -3}': "after",
-    '{"respond": 503, "after": Infinity}': "after",
-    '{"respond": 503, "probability": NaN}': "probability",
-    '{"respond": 503, "retry_after": 1e999}': "retry_after",
-    '{"respond": {"status": 1e999}}': "status",
+    '{"respond": 503, "after": Infinity}': "not a JSON number",
+    '{"respond": 503, "probability": NaN}': "not a JSON number",
+    '{"respond": 503, "retry_after": 1e999}': "out of range for a number",
+    '{"respond": {"status": 1e999}}': "out of range for a number",
     '{"respond": {"status": "503x"}}': "status",
     '{"respond": {"status": 503, "message": {"a": 1}}}': "message",
     '{"respond": 503, "path": ["/v1/*"]}': "path",

@@ -66,9 +66,16 @@ def test_the_journal_keeps_a_prefix_of_a_body_under_the_cap_and_its_size(served,
     assert entry["request_body"] == body[:PREFIX].decode() + "…"
 
 
-def test_the_admin_api_refuses_a_body_over_the_cap(served):
+def test_the_admin_api_takes_a_snapshot_over_the_contract_cap_and_refuses_one_over_its_own(served):
+    """A large sandbox's snapshot is one admin body: the admin cap is 64 MiB, the contract cap 1 MiB."""
     with admin(served, "istockist") as http:
-        just_over = b"[" + b"0," * (CAP // 2 + 8) + b"0]"  # read whole before the answer, so no reset races it
-        response = http.post("/faults", content=just_over, headers={"Content-Type": "application/json"})
-        assert response.status_code == 413 and "cap" in response.json()["error"]
-        assert http.get("/faults").status_code == 200
+        snapshot = http.get("/snapshot").json()
+        padded = {**snapshot, "padding": "p" * (2 * CAP)}  # unknown top-level keys are ignored by restore
+        restored = http.post("/snapshot", json=padded)
+        assert restored.status_code == 200, restored.text
+    url = served.urls[("istockist", "api")]
+    with connect(url) as sock:
+        sock.sendall(request_bytes("POST", "/__mock/snapshot", {"Content-Type": "application/json"}, b"{",
+                                   content_length=65 << 20))
+        reply = read_reply(sock, timeout=10)
+    assert reply.status == 413 and f"larger than the {64 << 20}-byte cap" in reply.json()["error"]
