@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -173,7 +174,8 @@ def main(seconds: float, rounds: int, warmup: float, soak_seconds: float, with_a
         return
     routes = istockist_routes()
     chosen = servers(routes, with_anchors)
-    print(f"\nover HTTP: wrk -t1 -c{CONNECTIONS}, {seconds:g} s per route, server and round after {warmup:g} s of "
+    print(f"\n{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start (the machine may be shared)")
+    print(f"over HTTP: wrk -t1 -c{CONNECTIONS}, {seconds:g} s per route, server and round after {warmup:g} s of "
           f"warm-up, medians of {rounds} rounds, server order alternating between rounds;\n"
           f"GET {routes.get.path}, POST {routes.post.path}", flush=True)
     all_five = []
@@ -199,6 +201,7 @@ def main(seconds: float, rounds: int, warmup: float, soak_seconds: float, with_a
             process.stop()
     print(f"  sandbox memory over {soak_seconds:g} s of GET load", flush=True)
     report(chosen, all_five, soak(routes, soak_seconds))
+    print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
 
 
 if __name__ == "__main__":
