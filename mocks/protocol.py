@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import socket
 import struct
+import weakref
 from http import HTTPStatus
 from typing import Any
 
@@ -131,7 +132,10 @@ class _Guard:
     def _offer_abort(self, app: Any) -> Any:
         async def with_abort(scope: Any, receive: Any, send: Any) -> None:
             cycle = getattr(send, "__self__", None)  # uvicorn's RequestResponseCycle of this request
-            scope.setdefault("extensions", {})[CONNECTION_EXTENSION] = {"abort": lambda: self._abort(cycle)}
+            # weakly: the cycle holds this scope, so a strong reference would make every request a
+            # reference cycle, garbage only the collector can free (13 objects a request, and pauses)
+            request_cycle = weakref.ref(cycle) if cycle is not None else lambda: None
+            scope.setdefault("extensions", {})[CONNECTION_EXTENSION] = {"abort": lambda: self._abort(request_cycle())}
             await app(scope, receive, send)
 
         return with_abort
