@@ -18,17 +18,15 @@ import weakref
 from http import HTTPStatus
 from typing import Any
 
-from uvicorn.protocols.http.h11_impl import H11Protocol
-
 from mocks.app import CONNECTION_EXTENSION
 from mocks.connection_limits import ConnectionLimits
 from mocks.errors import ErrorCatalog
 from mocks.types import MockError, MockResponse
 
 try:
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-except ImportError:  # httptools is optional: uvicorn then speaks HTTP/1.1 through h11
-    HttpToolsProtocol = None
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _UvicornProtocol
+except ImportError:  # httptools is optional: uvicorn then speaks HTTP/1.1 through h11 (imported only then)
+    from uvicorn.protocols.http.h11_impl import H11Protocol as _UvicornProtocol
 
 
 class _Guard:
@@ -168,5 +166,5 @@ def raw_response(response: MockResponse) -> bytes:
 
 def guarded_protocol(limits: ConnectionLimits, errors: ErrorCatalog) -> type[asyncio.Protocol]:
     """The protocol class for one listener, for `uvicorn.Config(http=...)`."""
-    base = HttpToolsProtocol or H11Protocol
-    return type(f"Guarded{base.__name__}", (_Guard, base), {"limits": limits, "errors": errors})
+    return type(f"Guarded{_UvicornProtocol.__name__}", (_Guard, _UvicornProtocol),
+                {"limits": limits, "errors": errors})
