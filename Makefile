@@ -20,12 +20,15 @@ test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check mocks tests examples
+	$(BIN)/ruff check mocks tests examples benchmarks
 
+# make bench: in-process, then over HTTP against bare Starlette; ANCHORS=1 adds WireMock and Prism
+# (npm packages installed into .cache/anchors/ on first use). ARGS go to benchmarks.http, e.g.
+# make bench ARGS="--seconds 3 --rounds 1 --soak 10"
 bench: $(STAMP)
 	command -v wrk >/dev/null || (apt-get install -y -q wrk >/dev/null 2>&1 || echo "wrk unavailable: HTTP rounds skipped")
-	$(BIN)/python -m benchmarks.run $(ARGS)
-	$(BIN)/python -m benchmarks.http
+	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.http $(if $(ANCHORS),--anchors) $(ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

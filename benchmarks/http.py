@@ -1,6 +1,16 @@
-"""The same comparison over real HTTP: each app under uvicorn, loaded by wrk, alternating rounds.
+"""The sandbox over real HTTP beside other servers on the same two routes, side by side in one run.
 
-    make bench          # runs benchmarks.run, then this when `wrk` is installed
+    make bench                 # the sandbox against bare Starlette (uvloop + httptools)
+    make bench ANCHORS=1       # ... and against WireMock (journal on and off) and Prism
+    .venv/bin/python -m benchmarks.http --anchors --seconds 3 --rounds 1 --soak 10   # a quick look
+
+First every server is started cold once per round (order alternating between rounds): seconds
+until its GET answers, and its memory a second later; the sandbox serving all five APIs too.
+Then all of them run at once, each is warmed up, and every round loads each server in turn with
+wrk (32 connections) on the GET, then each on the POST, alternating the order between rounds, so
+a burst of load from elsewhere on the machine hits every server alike; memory is read again at
+the end. The report shows medians over rounds and each server's ratio to the sandbox. Last, the
+sandbox alone: its memory sampled over a long GET load. A benchmark reports; it never fails.
 """
 
 from __future__ import annotations
@@ -8,83 +18,199 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
-import socket
-import subprocess
+import statistics
 import sys
-import tempfile
+import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 
-from benchmarks.run import PRODUCT, mock_app
+from benchmarks import anchors
+from benchmarks.loadgen import CONNECTIONS, Request, wrk
+from benchmarks.processes import Probe, Running, free_port, launch
+from benchmarks.routes import Routes, istockist_routes
+from mocks.registry import API_NAMES, load_contract
+
+ROOT = Path(__file__).resolve().parents[1]
+MOCKS = [str(Path(sys.executable).with_name("mocks"))]
+SANDBOX = "this sandbox (iStockist)"
+NO_LIMIT = ["--limit", "istockist=100000000/s"]  # the limiter still runs on every request; it never says no
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+@dataclass
+class Server:
+    name: str
+    command: Callable[[int], list[str]]
+    samples: dict[str, list[float]] = field(default_factory=dict)
+    failed: int = 0
+
+    def add(self, key: str, value: float) -> None:
+        self.samples.setdefault(key, []).append(value)
+
+    def median(self, key: str) -> float:
+        return statistics.median(self.samples[key])
 
 
-def start(kind: str) -> tuple[subprocess.Popen, int]:
+def sandbox_command(port: int) -> list[str]:
+    return [*MOCKS, "serve", "istockist", "--port", f"istockist={port}", *NO_LIMIT]
+
+
+def servers(routes: Routes, with_anchors: bool) -> list[Server]:
+    chosen = [Server(SANDBOX, sandbox_command),
+              Server("bare Starlette (uvloop, httptools)",
+                     lambda port: [sys.executable, "-m", "benchmarks.serve", str(port), json.dumps(routes.customer)])]
+    if with_anchors:
+        anchors.install()
+        contract = ROOT / "contracts" / "istockist.yaml"
+        chosen += [Server("WireMock 3 (journal on)", lambda port: anchors.wiremock_command(port, routes, journal=True)),
+                   Server("WireMock 3 --no-request-journal",
+                          lambda port: anchors.wiremock_command(port, routes, journal=False)),
+                   Server("Prism 5 mock", lambda port: anchors.prism_command(port, contract))]
+    return chosen
+
+
+def launch_server(server: Server, routes: Routes) -> Running:
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "benchmarks.serve", kind, str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-            return process, port
-        except OSError:
-            time.sleep(0.05)
-    process.kill()
-    raise RuntimeError(f"{kind} server did not start")
+    return launch(server.name, server.command(port), port, [(port, Probe(routes.get.path, routes.get.headers))],
+                  cwd=ROOT)
 
 
-def wrk(port: int, method: str, path: str, headers: dict[str, str], body: str, seconds: int) -> float:
-    lines = [f'wrk.method = "{method}"', f"wrk.body = {json.dumps(body)}"]
-    lines += [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items()]
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write("\n".join(lines))
+def start_up(server: Server, routes: Routes) -> None:
+    """One cold start: seconds until the GET answers, then the idle memory."""
+    running = launch_server(server, routes)
     try:
-        out = subprocess.run(["wrk", "-t1", "-c8", f"-d{seconds}s", "-s", script.name, f"http://127.0.0.1:{port}{path}"],
-                             capture_output=True, text=True, check=True).stdout
+        server.add("startup", running.startup)
+        time.sleep(1.0)
+        server.add("rss idle", running.rss_mb())
     finally:
-        os.unlink(script.name)
-    if "Non-2xx" in out:
-        raise RuntimeError(f"{method} {path}: non-2xx answers under load:\n{out}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+        running.stop()
 
 
-def main(seconds: int, rounds: int) -> None:
+def load(server: Server, running: Running, case: str, request: Request, seconds: float) -> None:
+    result = wrk(running.port, request, seconds)
+    server.failed += result.failed
+    server.add(f"{case} rps", result.rps)
+    server.add(f"{case} p50", result.p50_ms)
+    server.add(f"{case} p99", result.p99_ms)
+
+
+def in_turn(chosen: list[Server], index: int) -> list[Server]:
+    return chosen if index % 2 == 0 else chosen[::-1]
+
+
+def startup_all_five() -> float:
+    ports = {f"{api}.{listener}": free_port() for api in API_NAMES for listener in load_contract(api).listeners}
+    command = [*MOCKS, "serve", *(f"--port={name}={port}" for name, port in ports.items())]
+    running = launch("all five APIs", command, 0, [(port, Probe("/__mock/none", {}, 404)) for port in ports.values()],
+                     cwd=ROOT)
+    running.stop()
+    return running.startup
+
+
+def soak(routes: Routes, seconds: float) -> list[tuple[float, float]]:
+    """The sandbox's memory while wrk loads its GET for `seconds`: (elapsed s, RSS MB) samples."""
+    running = launch_server(Server(SANDBOX, sandbox_command), routes)
+    samples = [(0.0, running.rss_mb())]
+    done = threading.Event()
+
+    def sample() -> None:
+        started = time.perf_counter()
+        while not done.wait(max(1.0, seconds / 12)):
+            samples.append((time.perf_counter() - started, running.rss_mb()))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        wrk(running.port, routes.get, seconds)
+    finally:
+        done.set()
+        sampler.join()
+        samples.append((seconds, running.rss_mb()))
+        running.stop()
+    return samples
+
+
+def report(chosen: list[Server], all_five: list[float], memory: list[tuple[float, float]]) -> None:
+    sandbox = chosen[0]
+    print(f"\n{'server':<36} {'GET req/s':>10} {'POST req/s':>11} {'GET p50/p99 ms':>15} {'POST p50/p99 ms':>16} "
+          f"{'startup s':>10} {'RSS idle/after MB':>18} {'sandbox GET x':>14} {'POST x':>7}")
+    for server in chosen:
+        m = server.median
+        print(f"{server.name:<36} {m('GET rps'):>10,.0f} {m('POST rps'):>11,.0f} "
+              f"{m('GET p50'):>7.1f} / {m('GET p99'):<5.1f} {m('POST p50'):>8.1f} / {m('POST p99'):<5.1f} "
+              f"{m('startup'):>10.2f} {m('rss idle'):>9.0f} / {m('rss after'):<6.0f} "
+              f"{sandbox.median('GET rps') / m('GET rps'):>14.2f} {sandbox.median('POST rps') / m('POST rps'):>7.2f}"
+              + (f"  ({server.failed} failed requests)" if server.failed else ""))
+    five = statistics.median(all_five)
+    growth = memory[-1][1] - memory[len(memory) // 4][1]
+    print(f"\nsandbox start-up serving all five APIs: {five:.2f} s (median of {len(all_five)})")
+    print(f"sandbox RSS over {memory[-1][0]:.0f} s of GET load: " + ", ".join(f"{mb:.0f}" for _, mb in memory)
+          + f" MB (growth after the first quarter: {growth:+.1f} MB)")
+    print("\ntargets:")
+    ratio = {s.name: (sandbox.median("GET rps") / s.median("GET rps"), sandbox.median("POST rps") / s.median("POST rps"))
+             for s in chosen}
+    checks = [
+        ("GET >= 0.5x bare Starlette", ratio[chosen[1].name][0] >= 0.5),
+        (f"GET p99 <= 10 ms at {CONNECTIONS} connections", sandbox.median("GET p99") <= 10),
+        (f"POST p99 <= 15 ms at {CONNECTIONS} connections", sandbox.median("POST p99") <= 15),
+        ("start-up <= 0.4 s for one API", sandbox.median("startup") <= 0.4),
+        ("start-up <= 1 s for all five", five <= 1.0),
+        ("idle RSS <= 60 MB for one API", sandbox.median("rss idle") <= 60),
+        ("RSS flat over the GET load (< 5 MB growth after the first quarter)", growth < 5),
+    ]
+    if "WireMock 3 (journal on)" in ratio:
+        checks[:0] = [("GET >= 2.0x WireMock (journal on)", ratio["WireMock 3 (journal on)"][0] >= 2.0),
+                      ("POST >= 1.5x WireMock (journal on)", ratio["WireMock 3 (journal on)"][1] >= 1.5),
+                      ("GET >= 1.0x WireMock --no-request-journal", ratio["WireMock 3 --no-request-journal"][0] >= 1.0)]
+    for text, met in checks:
+        print(f"  {'met    ' if met else 'NOT met'}  {text}")
+
+
+def main(seconds: float, rounds: int, warmup: float, soak_seconds: float, with_anchors: bool) -> None:
     if shutil.which("wrk") is None:
         print("wrk is not installed: skipping the HTTP benchmark (apt-get install wrk)")
         return
-    _, auth, product_id = mock_app()
-    body = json.dumps(PRODUCT)
-    bare, bare_port = start("bare")
-    mock, mock_port = start("mock")
+    routes = istockist_routes()
+    chosen = servers(routes, with_anchors)
+    print(f"\n{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start (the machine may be shared)")
+    print(f"over HTTP: wrk -t1 -c{CONNECTIONS}, {seconds:g} s per route, server and round after {warmup:g} s of "
+          f"warm-up, medians of {rounds} rounds, server order alternating between rounds;\n"
+          f"GET {routes.get.path}, POST {routes.post.path}", flush=True)
+    all_five = []
+    for index in range(rounds):
+        print(f"  start-up round {index + 1}", flush=True)
+        for server in in_turn(chosen, index):
+            start_up(server, routes)
+        all_five.append(startup_all_five())
+    running = {server.name: launch_server(server, routes) for server in chosen}
     try:
-        print(f"\nover HTTP: uvicorn (1 process) + wrk -t1 -c8, {seconds} s per round, best of {rounds}\n")
-        print(f"{'case':<6} {'bare Starlette req/s':>22} {'mock req/s':>12} {'ratio':>7}")
-        json_headers = {"Content-Type": "application/json"}
-        cases = {
-            "GET": (("GET", "/v1/products/p1", {}, ""), ("GET", f"/v1/products/{product_id}", auth, "")),
-            "POST": (("POST", "/v1/products", json_headers, body), ("POST", "/v1/products", auth | json_headers, body)),
-        }
-        for name, (bare_case, mock_case) in cases.items():
-            best_bare = best_mock = 0.0
-            for _ in range(rounds):
-                best_bare = max(best_bare, wrk(bare_port, *bare_case, seconds))
-                best_mock = max(best_mock, wrk(mock_port, *mock_case, seconds))
-            print(f"{name:<6} {best_bare:>22,.0f} {best_mock:>12,.0f} {best_mock / best_bare:>7.2f}")
+        for server in chosen:
+            for request in (routes.get, routes.post):
+                wrk(running[server.name].port, request, warmup)
+        for index in range(rounds):
+            print(f"  load round {index + 1}", flush=True)
+            for case, request in (("GET", routes.get), ("POST", routes.post)):
+                for server in in_turn(chosen, index):
+                    load(server, running[server.name], case, request, seconds)
+        for server in chosen:
+            server.add("rss after", running[server.name].rss_mb())
     finally:
-        for process in (bare, mock):
-            process.terminate()
-            process.wait(timeout=10)
+        for process in running.values():
+            process.stop()
+    print(f"  sandbox memory over {soak_seconds:g} s of GET load", flush=True)
+    report(chosen, all_five, soak(routes, soak_seconds))
+    print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=3)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--anchors", action="store_true", help="also run WireMock and Prism (npm, Java 17)")
+    parser.add_argument("--seconds", type=float, default=8, help="wrk seconds per route and round (default 8)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds, alternating server order (default 3)")
+    parser.add_argument("--warmup", type=float, default=3,
+                        help="warm-up seconds per route, for the JVM's JIT above all (default 3)")
+    parser.add_argument("--soak", type=float, default=60, help="seconds of GET load for the RSS samples (default 60)")
     options = parser.parse_args()
-    main(options.seconds, options.rounds)
+    main(options.seconds, options.rounds, options.warmup, options.soak, options.anchors)

@@ -11,51 +11,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import json
 import platform
 import time
 
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
-
+from benchmarks.routes import Routes, istockist_routes
+from benchmarks.serve import bare_app
 from mocks.app import MockApp
 from mocks.registry import load_api
 
-PRODUCT = {"name": "Espresso beans 1kg", "unit_amount": 2400, "currency": "nzd"}
 
-
-def bare_app() -> Starlette:
-    store: dict[str, dict] = {"p1": {"id": "p1", "object": "product", **PRODUCT}}
-
-    async def get_product(request: Request) -> JSONResponse:
-        return JSONResponse(store[request.path_params["id"]])
-
-    async def create_product(request: Request) -> JSONResponse:
-        body = await request.json()
-        item = {"id": f"p{len(store) + 1}", "object": "product", **body}
-        store[item["id"]] = item
-        return JSONResponse(item)
-
-    return Starlette(routes=[Route("/v1/products/{id}", get_product), Route("/v1/products", create_product,
-                                                                            methods=["POST"])])
-
-
-def mock_app() -> tuple[MockApp, dict[str, str], str]:
+def mock_app() -> MockApp:
     api = load_api("istockist")
     api.configure_limit("100000000/s")  # the limiter still runs on every request; it just never says no
-    credential = api.fixtures.credentials[0]
-    token = base64.b64encode(str(credential.schemes["BasicAuth"]).encode()).decode()
-    product_id = next(r["data"]["id"] for r in api.store.scan("product") if r["scope"] == credential.principal.default_scope)
-    return MockApp(api, api.primary_listener), {"authorization": f"Basic {token}"}, product_id
+    return MockApp(api, api.primary_listener)
 
 
 async def call(app, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> int:
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
              "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-             "headers": [(k.encode(), v.encode()) for k, v in headers.items()] + [(b"host", b"bench")],
+             "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()] + [(b"host", b"bench")],
              "client": ("127.0.0.1", 1), "server": ("bench", 80)}
     sent = False
     status = 0
@@ -86,14 +60,10 @@ async def rate(app, method: str, path: str, headers: dict[str, str], body: bytes
 
 
 async def main(requests: int, rounds: int) -> None:
-    bare = bare_app()
-    mock, auth, product_id = mock_app()
-    body = json.dumps(PRODUCT).encode()
-    json_headers = {"content-type": "application/json"}
-    cases = {
-        "GET": (("GET", "/v1/products/p1", {}, b""), ("GET", f"/v1/products/{product_id}", auth, b"")),
-        "POST": (("POST", "/v1/products", json_headers, body), ("POST", "/v1/products", auth | json_headers, body)),
-    }
+    routes: Routes = istockist_routes()
+    bare, mock = bare_app(routes.customer), mock_app()
+    cases = {name: ((r.method, r.path, r.headers, r.body.encode()),) * 2
+             for name, r in (("GET", routes.get), ("POST", routes.post))}
     print(f"python {platform.python_version()} on {platform.machine()}, {requests} requests per round, "
           f"best of {rounds} alternating rounds\n")
     print(f"{'case':<6} {'bare Starlette req/s':>22} {'mock req/s':>12} {'ratio':>7}")
@@ -105,7 +75,7 @@ async def main(requests: int, rounds: int) -> None:
             mock.api.journal.clear()
         print(f"{name:<6} {best_bare:>22,.0f} {best_mock:>12,.0f} {best_mock / best_bare:>7.2f}")
     print("\nmock: iStockist, HTTP Basic authenticated, rate limited, validated, tenant scoped, journaled; "
-          "POST also stores the product (a fresh one per request).")
+          "POST also stores the customer (a fresh one per request).")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from mocks import admin, admin_gate
 from mocks.console.assets import console_asset, is_console_asset
 from mocks.engine import Api
 from mocks.media import MAX_ADMIN_BODY_BYTES, MAX_BODY_BYTES, too_large
-from mocks.types import ConnectionDropped, MockError, MockRequest, MockResponse
+from mocks.types import MockError, MockRequest, MockResponse
 
 ADMIN_PREFIX = "/__mock/"
 # The ASGI scope extension through which the sandbox's HTTP protocol (mocks/protocol.py) lets the
@@ -159,5 +159,7 @@ def _cut(scope: Scope) -> None:
     """An injected drop: close the connection without a byte of a response, as a network failure does."""
     abort = ((scope.get("extensions") or {}).get(CONNECTION_EXTENSION) or {}).get("abort")
     if abort is None:  # in process (httpx's ASGITransport): the client gets a transport error instead
+        from mocks.types import ConnectionDropped  # made on first use (it is an httpx error)
+
         raise ConnectionDropped()
     abort()

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
+from mocks.yamlfile import load_yaml
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 CONTRACTS_DIR = Path(__file__).resolve().parent.parent / "contracts"
@@ -43,6 +43,7 @@ class Contract:
     def __init__(self, document: dict[str, Any], source: str = "<memory>") -> None:
         self.document = document
         self.source = source
+        self.inlined: dict[tuple[str, int], Any] = {}  # inline_schema's results for bare references
         api = document.get("x-mock-api") or {}
         if "name" not in api:
             raise ContractError(f"{source}: x-mock-api.name is required")
@@ -63,7 +64,7 @@ class Contract:
         if not path.suffix:
             path = CONTRACTS_DIR / f"{name_or_path}.yaml"
         with path.open(encoding="utf-8") as handle:
-            return cls(yaml.safe_load(handle), str(path))
+            return cls(load_yaml(handle), str(path))
 
     def extension(self, name: str, default: Any = None) -> Any:
         return self.document.get(f"x-mock-{name}", default)
@@ -91,8 +92,27 @@ class Contract:
         return node
 
     def rooted(self, schema: dict[str, Any]) -> dict[str, Any]:
-        """A schema whose `#/components/...` references resolve, for a JSON Schema validator."""
-        return {**schema, "components": self.document.get("components", {})}
+        """A schema whose `#/components/...` references resolve, for a JSON Schema validator.
+
+        Only the components it reaches are attached: a validator copies its whole document, and
+        copying every component for each of ~70 validators took most of a start-up."""
+        components: dict[str, dict[str, Any]] = {}
+        todo: list[Any] = [schema]
+        while todo:
+            node = todo.pop()
+            if isinstance(node, list):
+                todo.extend(node)
+            elif isinstance(node, dict):
+                todo.extend(node.values())
+                ref = node.get("$ref")
+                if isinstance(ref, str) and ref.startswith("#/components/"):
+                    kind, _, rest = ref.removeprefix("#/components/").partition("/")
+                    name = rest.split("/", 1)[0].replace("~1", "/").replace("~0", "~")
+                    target = (self.document.get("components", {}).get(kind) or {}).get(name)
+                    if target is not None and name not in components.setdefault(kind, {}):
+                        components[kind][name] = target
+                        todo.append(target)
+        return {**schema, "components": components}
 
     def operation(self, operation_id: str) -> Operation:
         for op in self.operations:
@@ -137,10 +157,19 @@ def _mock_prefix(servers: list[dict[str, Any]]) -> str:
 
 
 def inline_schema(contract: Contract, schema: Any, depth: int = 12) -> Any:
-    """A copy of `schema` with local references replaced by their targets (bounded for cycles)."""
+    """A copy of `schema` with local references replaced by their targets (bounded for cycles).
+
+    A bare reference is inlined once per depth and shared: the same components are reached from
+    every operation, and inlining them again and again was half of loading a contract. Callers
+    only read the result."""
     if depth == 0:
         return {}
     if isinstance(schema, dict):
+        if len(schema) == 1 and isinstance(schema.get("$ref"), str):
+            key = (schema["$ref"], depth)
+            if key not in contract.inlined:
+                contract.inlined[key] = inline_schema(contract, contract.pointer(schema["$ref"]), depth - 1)
+            return contract.inlined[key]
         if "$ref" in schema:
             target = contract.pointer(schema["$ref"])
             rest = {k: v for k, v in schema.items() if k != "$ref"}

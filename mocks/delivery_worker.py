@@ -19,11 +19,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import httpx
-
 from mocks.deliveries import Delivery, DeliveryLog, RetryPolicy
 
 if TYPE_CHECKING:
+    import httpx
+
     from mocks.clock import Clock
 
 log = logging.getLogger("mocks.webhooks")
@@ -58,6 +58,11 @@ class DeliveryWorker:
         self._wake: asyncio.Event | None = None
         self.crashes = 0
         clock.listeners.append(self.poke)  # a moved clock can make a retry due
+
+    @property
+    def idle(self) -> bool:
+        """Nothing due and nothing in flight."""
+        return not self._due and not self._attempts
 
     # scheduling ----------------------------------------------------------------------------------
     def schedule(self, delivery: Delivery) -> None:

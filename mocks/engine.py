@@ -6,7 +6,6 @@ down to follow a request.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from mocks.chosen import chosen_response, preferred
 from mocks.clock import Clock
 from mocks.contract import Contract, Operation
 from mocks.errors import ErrorCatalog
+from mocks.eventloop import sleep_at_least
 from mocks.events import Event, EventBus
 from mocks.exchange import Exchange
 from mocks.faults import Fault, FaultBook, FaultError, parse_fault
@@ -250,7 +250,7 @@ class Api:
                 self.auth.revoke(presented)
             if fault.respond is not None:
                 if fault.latency:
-                    await asyncio.sleep(fault.latency)
+                    await sleep_at_least(fault.latency)
                 return chosen_response(self, compiled, fault.respond, request, fault)
 
         exchange = Exchange(api=self, request=request, operation=op, path=path_params, now=now, principal=principal)
@@ -272,7 +272,7 @@ class Api:
         response = None
         try:
             if fault is not None and fault.latency:
-                await asyncio.sleep(fault.latency)
+                await sleep_at_least(fault.latency)
             response = await self._act(compiled, exchange)
         except MockError as error:
             response = self._error(error, request, trace)

@@ -6,9 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from mocks.types import Principal
+from mocks.yamlfile import load_yaml
 
 FIXTURES_DIR = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -40,7 +39,7 @@ def load_fixtures(api: str, directory: Path | None = None) -> Fixtures:
     if not path.exists():
         return Fixtures()
     with path.open(encoding="utf-8") as handle:
-        return parse_fixtures(yaml.safe_load(handle) or {})
+        return parse_fixtures(load_yaml(handle) or {})
 
 
 def parse_fixtures(raw: dict[str, Any]) -> Fixtures:

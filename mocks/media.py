@@ -12,6 +12,7 @@ from xml.etree.ElementTree import Element, SubElement, TreeBuilder, tostring
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser, ParseError
 
+from mocks.jsonwrite import dump_json  # noqa: F401 - re-exported: media.dump_json is the one encoder
 from mocks.types import MockError
 
 MAX_BODY_BYTES = 1 << 20
@@ -154,10 +155,6 @@ def _finite_float(text: str) -> float:
     if not math.isfinite(number):
         raise ValueError(f"{text[:40]} is out of range for a number")
     return number
-
-
-def dump_json(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 # XML -------------------------------------------------------------------------------------------

@@ -15,10 +15,12 @@ import ipaddress
 import socket
 import threading
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpcore
-import httpx
+
+if TYPE_CHECKING:
+    import httpx
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -127,6 +129,8 @@ async def _resolve(host: str, port: int, timeout: float | None) -> list[IPAddres
 
 def guarded_transport() -> httpx.AsyncHTTPTransport:
     """The transport every outbound request of the sandbox goes through."""
+    import httpx  # lazily, as mocks.webhooks does: serving without deliveries never needs it
+
     transport = httpx.AsyncHTTPTransport(trust_env=False)
     pool = getattr(transport, "_pool", None)
     if not isinstance(pool, httpcore.AsyncConnectionPool) or not hasattr(pool, "_network_backend"):

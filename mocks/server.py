@@ -17,6 +17,8 @@ from mocks.clock import Clock
 from mocks.connection_limits import ConnectionLimits
 from mocks.console.links import link_sandbox
 from mocks.engine import Api
+from mocks.eventloop import new_event_loop
+from mocks.heap import settle_after_start_up
 from mocks.outbound import register_listeners, unregister_listeners
 from mocks.protocol import guarded_protocol
 from mocks.registry import load_api
@@ -124,7 +126,8 @@ class Sandbox:
 
     def run(self) -> None:
         """Serve in the foreground until Ctrl-C or SIGTERM."""
-        loop = asyncio.new_event_loop()
+        settle_after_start_up()
+        loop = new_event_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self.stop)
         try:
@@ -146,7 +149,7 @@ class Sandbox:
         raise RuntimeError("the sandbox did not start in time")
 
     def _run_in_thread(self) -> None:
-        self._loop = asyncio.new_event_loop()
+        self._loop = new_event_loop()
         self._loop.run_until_complete(self.serve())
         self._loop.close()
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 Json = Any
 Headers = list[tuple[str, str]]
 
@@ -77,11 +75,27 @@ class MockError(Exception):
         self.headers = headers or []
 
 
-class ConnectionDropped(httpx.RemoteProtocolError):
-    """Raised by the ASGI adapter for a drop where it has no connection to cut (in process).
+def _connection_dropped() -> type[Exception]:
+    import httpx
 
-    An httpx transport error, so a client on httpx's ASGITransport sees what a cut socket gives.
-    """
+    class ConnectionDropped(httpx.RemoteProtocolError):
+        """Raised by the ASGI adapter for a drop where it has no connection to cut (in process).
 
-    def __init__(self, message: str = "connection dropped by an injected fault") -> None:
-        super().__init__(message)
+        An httpx transport error, so a client on httpx's ASGITransport sees what a cut socket gives.
+        """
+
+        def __init__(self, message: str = "connection dropped by an injected fault") -> None:
+            super().__init__(message)
+
+    ConnectionDropped.__module__, ConnectionDropped.__qualname__ = __name__, "ConnectionDropped"
+    return ConnectionDropped
+
+
+def __getattr__(name: str) -> Any:
+    # ConnectionDropped is made on first use: its base is an httpx error, and importing httpx would cost
+    # every served sandbox ~60 ms of start-up and ~8 MB (httpx pulls in click and rich); only in-process
+    # callers (httpx's ASGITransport, mocks.inprocess) ever meet it
+    if name == "ConnectionDropped":
+        globals()[name] = made = _connection_dropped()
+        return made
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,8 +13,6 @@ import hmac
 import uuid
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from mocks.deliveries import Delivery, DeliveryLog, RetryPolicy
 from mocks.delivery_worker import DeliveryWorker
 from mocks.media import dump_json
@@ -22,6 +20,8 @@ from mocks.outbound import guarded_transport
 from mocks.templates import compile_template
 
 if TYPE_CHECKING:
+    import httpx
+
     from mocks.engine import Api
     from mocks.events import Event
 
@@ -99,10 +99,13 @@ class WebhookDispatcher:
     def client(self) -> httpx.AsyncClient:
         """The one place the outbound HTTP client for deliveries is made."""
         # an injected transport never touches the network; the real one refuses the sandbox's own ports
+        import httpx  # here, not at the top: ~50 ms of start-up (it pulls in click and rich) until a first delivery
+
         return httpx.AsyncClient(timeout=self.timeout, transport=self.transport or guarded_transport())
 
     async def start(self) -> None:
-        self.worker.ensure_running()
+        if not self.worker.idle:  # else the first delivery starts it: a sandbox that never delivers never needs httpx
+            self.worker.ensure_running()
 
     async def stop(self) -> None:
         await self.worker.stop()

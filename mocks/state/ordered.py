@@ -24,10 +24,13 @@ class Slice(NamedTuple):
 
     @classmethod
     def everywhere(cls, field: str | None = None, value: str | None = None) -> Slice:
-        return cls(None, True, field, value)
+        return _EVERY_RECORD if field is None and value is None else cls(None, True, field, value)
 
     def where(self, field: str, value: str) -> Slice:
         return self._replace(field=field, value=value)
+
+
+_EVERY_RECORD = Slice(None, True)  # made once: every insert asks for it, and a NamedTuple is slow to build
 
 
 def indexed_value(value: Any) -> str:
