@@ -32,7 +32,7 @@ def test_a_curl_client_passes_and_ci_gets_junit(tmp_path):
     assert "PASSED: pingnetwork" in done.stdout
     assert "every request conforms to the contract" in done.stdout
     suite = ET.parse(junit).getroot().find("testsuite")
-    assert suite.get("failures") == "0" and int(suite.get("tests")) == 9
+    assert suite.get("failures") == "0" and int(suite.get("tests")) == 12
     assert not list(tmp_path.glob("*.yaml"))
 
 
