@@ -183,14 +183,13 @@ def _search(plans: list[Plan], outcome: Outcome, verdict_of, emit: Emit, example
             if failing and time.monotonic() > deadline[0]:
                 return  # out of shrinking time: leave the smallest failure found so far
             phase = "shrink" if failing else "generate"
-            watch = _watch(outcome.facts, target[0]) if failing and target[0] in DECIDED_EARLY else None
-            verdict = memo[schedule] = verdict_of(schedule, watch)
+            verdict = memo[schedule] = verdict_of(schedule, _watch(outcome.facts, target) if failing else None)
             number[0] += 1
             outcome.shrink_runs += phase == "shrink"
             emit(ExampleDone(number[0], phase, verdict))
         if verdict.failed and not failing:
             deadline[0] = time.monotonic() + shrink_seconds
-            target.append(verdict.violations[0].property)
+            target.append(_target(verdict))
             outcome.original = verdict.violations
         if breaks_target(verdict):
             failing.append(verdict)
@@ -206,13 +205,24 @@ def _search(plans: list[Plan], outcome: Outcome, verdict_of, emit: Emit, example
         found = min(failing, key=lambda v: (len(v.run.schedule), v.run.elapsed))
     else:
         return None
-    return _drop_unneeded(found, memo, verdict_of, emit, number, outcome, breaks_target)
+    return _drop_unneeded(found, memo, lambda s: verdict_of(s, _watch(outcome.facts, target)), emit, number, outcome,
+                          breaks_target)
 
 
-def _watch(facts: Facts, prop: str) -> Watch:
+def _target(verdict: Verdict) -> str:
+    """The property to shrink towards: one the failure broke, preferring one a run shows as soon as it breaks
+    (a shrink step then stops there instead of waiting out a hang)."""
+    broken = [v.property for v in verdict.violations]
+    return next((name for name in broken if name in DECIDED_EARLY), broken[0])
+
+
+def _watch(facts: Facts, target: list[str]) -> Watch | None:
     """While a shrink step runs: stop it once the property being shrunk is seen broken (its outcome)."""
+    if not target or target[0] not in DECIDED_EARLY:
+        return None
+
     def decided(partial: Run) -> str | None:
-        broken = [v for v in judge(partial, facts) if v.property == prop]
+        broken = [v for v in judge(partial, facts) if v.property == target[0]]
         return f"stopped once {broken[0].title!r} broke" if broken else None
     return decided
 

@@ -34,7 +34,7 @@ KINDS: dict[str, tuple[int, bool]] = {
 REFUSALS = frozenset({"conflict", "decline", "outage", "exhausted"})  # after these a client may give up
 EXHAUSTED_WAIT = 3600
 THROTTLES = ("5/s", "3/s")
-RETRY_AFTERS = (0, 1, 3)  # Retry-After variants: at once, small, large (within any sensible budget)
+RETRY_AFTERS = (0, 1, 2)  # Retry-After variants: at once, small, large (within any sensible budget)
 
 
 @dataclass(frozen=True, slots=True)
