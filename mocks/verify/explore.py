@@ -143,18 +143,21 @@ def explore(runner: Runner, facts: Facts, *, client: str, examples: int, seed: i
         outcome.error = ("the client made no request to the sandbox: it should read MOCKS_BASE_URL (and the "
                          "other MOCKS_* variables) from its environment")
     else:
-        outcome.failure = (_cover(plans, outcome, verdict_of, emit)
-                           or _search(plans, outcome, verdict_of, emit, examples, seed, shrink_seconds, max_faults))
+        memo: dict[Schedule, Verdict] = {Schedule(): probe}  # every schedule runs once, whichever phase drew it
+        outcome.failure = (_cover(plans, outcome, verdict_of, emit, memo)
+                           or _search(plans, outcome, verdict_of, emit, examples, seed, shrink_seconds, max_faults,
+                                      memo))
     if outcome.failure is not None:
         outcome.original = outcome.original or outcome.failure.violations
     outcome.elapsed = time.monotonic() - begun
     return outcome
 
 
-def _cover(plans: list[Plan], outcome: Outcome, verdict_of, emit: Emit) -> Verdict | None:
+def _cover(plans: list[Plan], outcome: Outcome, verdict_of, emit: Emit, memo: dict[Schedule, Verdict]
+           ) -> Verdict | None:
     """Each fault kind on each operation, each variant once: a one-fault failure is minimal already."""
     for number, schedule in enumerate(coverage(plans), 1):
-        verdict = verdict_of(schedule)
+        verdict = memo[schedule] = verdict_of(schedule)
         outcome.coverage_runs += 1
         emit(ExampleDone(number, "coverage", verdict))
         if verdict.failed:
@@ -163,8 +166,7 @@ def _cover(plans: list[Plan], outcome: Outcome, verdict_of, emit: Emit) -> Verdi
 
 
 def _search(plans: list[Plan], outcome: Outcome, verdict_of, emit: Emit, examples: int, seed: int,
-            shrink_seconds: float, max_faults: int) -> Verdict | None:
-    memo: dict[Schedule, Verdict] = {Schedule(): outcome.probe}
+            shrink_seconds: float, max_faults: int, memo: dict[Schedule, Verdict]) -> Verdict | None:
     failing: list[Verdict] = []
     target: list[str] = []  # the property the first failure broke: shrinking keeps to it
     deadline = [float("inf")]

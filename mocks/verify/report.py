@@ -37,7 +37,7 @@ class Progress:
             self._line(f"  sandbox: {', '.join(f'{k} {v}' for k, v in event.urls.items())}")
         elif isinstance(event, ProbeDone):
             self._progress("probe", event.verdict)
-            for plan in event.plan or [] if not self.quiet else []:
+            for plan in [] if self.quiet else event.plan or []:
                 several = f"{plan.facts.name} " if len(event.plan) > 1 else ""
                 self._line(f"  {several}operations seen: {', '.join(plan.operations)}")
                 self._line(f"  {several}fault kinds drawn from the contract: {', '.join(plan.kinds())}")

@@ -57,6 +57,13 @@ def test_a_duplicate_in_one_api_is_judged_by_that_apis_properties(tmp_path):
     assert outcome.scenario.name == "verify-plggr-no-duplicate-effects.yaml"
 
 
+def test_a_client_of_two_apis_that_gives_up_at_once_is_caught(tmp_path):
+    outcome = verify_function(["istockist", "plggr"], sync("gives-up-at-once"), examples=1, timeout=15,
+                              scenario_dir=tmp_path)
+    assert "survives-temporary-faults" in {v.property for v in outcome.failure.violations}
+    assert outcome.shrink_runs == 0 and len(outcome.failure.run.schedule) == 1  # from the coverage phase
+
+
 def test_a_valid_but_wrong_write_is_caught_by_an_expect_file(tmp_path):
     done = verify_client("istockist", "plggr", "--examples", "3", "--seed", "1", "--timeout", "15", "--expect",
                          str(EXPECT), "--scenario-dir", str(tmp_path), "--", sys.executable,
