@@ -8,6 +8,7 @@ schedule towards fewer and milder faults on earlier calls.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -219,29 +220,35 @@ class Plan:
 def coverage(plans: Plan | Sequence[Plan]) -> list[Schedule]:
     """The deterministic first phase: one-fault schedules in which each fault kind strikes each
     operation the client called at least once, and each declared variant of the kind (each code;
-    Retry-After 0, small and large) shows up at least once, spread over those operations."""
+    Retry-After 0, small and large) shows up at least once, spread over those operations.
+
+    The kinds (of every API) take turns, so a bug that one kind reveals shows up early."""
+    rounds = [_kind_coverage(plan, kind) for plan in ([plans] if isinstance(plans, Plan) else plans)
+              for kind in plan.kinds()]
+    return [Schedule((fault,)) for turn in itertools.zip_longest(*rounds) for fault in turn if fault]
+
+
+def _kind_coverage(plan: Plan, kind: str) -> list[ScheduledFault]:
+    targets = plan.targets(kind)
+    pending = set(targets)
+    shown: set[tuple] = set()
+    wanted = {f.variant()[2:] for op in targets for f in plan.variants(kind, op)}
     out = []
-    for plan in [plans] if isinstance(plans, Plan) else plans:
-        for kind in plan.kinds():
-            targets = plan.targets(kind)
-            pending = set(targets)
-            shown: set[tuple] = set()
-            wanted = {f.variant()[2:] for op in targets for f in plan.variants(kind, op)}
-            while pending or wanted - shown:
-                progress = False
-                for operation in targets:
-                    choices = plan.variants(kind, operation)
-                    fault = next((f for f in choices if f.variant()[2:] not in shown), None)
-                    if fault is None and operation in pending:
-                        fault = choices[0]
-                    if fault is None:
-                        continue
-                    out.append(Schedule((fault,)))
-                    shown.add(fault.variant()[2:])
-                    pending.discard(operation)
-                    progress = True
-                if not progress:
-                    break
+    while pending or wanted - shown:
+        progress = False
+        for operation in targets:
+            choices = plan.variants(kind, operation)
+            fault = next((f for f in choices if f.variant()[2:] not in shown), None)
+            if fault is None and operation in pending:
+                fault = choices[0]
+            if fault is None:
+                continue
+            out.append(fault)
+            shown.add(fault.variant()[2:])
+            pending.discard(operation)
+            progress = True
+        if not progress:
+            break
     return out
 
 
