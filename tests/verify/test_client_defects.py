@@ -79,17 +79,6 @@ def test_the_coverage_phase_finds_a_variant_chance_may_miss(tmp_path):
     assert ("istockist", "listProducts", "server_error", "unavailable", 0) in outcome.exercised
 
 
-def test_the_coverage_phase_exercises_every_declared_variant_of_a_good_client(tmp_path):
-    outcome = verify_function("istockist", clients.lists_customers, examples=1, timeout=10, scenario_dir=tmp_path)
-    assert outcome.passed
-    struck = {(kind, code, wait) for _, op, kind, code, wait in outcome.exercised if op == "listCustomers"}
-    for variant in [("server_error", "unavailable", 0), ("server_error", "unavailable", 1),
-                    ("server_error", "unavailable", 2), ("server_error", "bad_gateway", None),
-                    ("rate_limited", "rate_limited", 0), ("drop_before", None, None),
-                    ("outage", "server_error", None), ("exhausted", "rate_limited", 3600)]:
-        assert variant in struck, variant
-
-
 def test_a_written_scenario_replays_a_body_ending_in_braces(tmp_path):
     outcome = verify_function("istockist", clients.creates_a_customer_and_calls_a_5xx_success, examples=1,
                               timeout=10, scenario_dir=tmp_path)
@@ -107,7 +96,7 @@ def test_a_written_scenario_replays_a_body_ending_in_braces(tmp_path):
 
 def test_shrinking_keeps_to_the_broken_property_and_cuts_each_step_short(tmp_path):
     outcome = verify_function("istockist", clients.malformed_then_hangs_on_two_failing_operations, examples=25,
-                              seed=1, timeout=5, scenario_dir=tmp_path, shrink_seconds=8)
+                              seed=1, timeout=3, scenario_dir=tmp_path, shrink_seconds=6)
     assert outcome.failure is not None, "two failing operations were never drawn together"
     first = {v.property for v in outcome.original}
     assert {"conforms-to-contract", "finishes-in-time"} <= first

@@ -43,6 +43,12 @@ def test_a_good_client_of_two_apis_passes_with_its_postconditions(tmp_path):
     assert outcome.passed, outcome.failure and [str(v) for v in outcome.failure.violations]
     faulted = {api for api, *_ in outcome.exercised}
     assert faulted == {"istockist", "plggr"}  # faults drawn across both APIs
+    struck = {(kind, code, wait) for api, op, kind, code, wait in outcome.exercised if op == "listProducts"}
+    for variant in [("server_error", "unavailable", 0), ("server_error", "unavailable", 1),
+                    ("server_error", "unavailable", 2), ("server_error", "bad_gateway", None),
+                    ("rate_limited", "rate_limited", 0), ("drop_before", None, None),
+                    ("outage", "server_error", None), ("exhausted", "rate_limited", 3600)]:
+        assert variant in struck, variant  # the coverage phase: every declared variant, once at least
     assert outcome.tally["meets-expectations"][0] == outcome.runs
 
 
