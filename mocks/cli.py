@@ -64,8 +64,12 @@ def _parser() -> argparse.ArgumentParser:
         "verify-client", help="check that a client survives generated fault schedules",
         description="Run COMMAND once per generated fault schedule against a real sandbox port, then check what "
                     "it did (journal) and left behind (state). Failures are shrunk and written as scenarios.")
-    client.add_argument("api", metavar="API", choices=API_NAMES)
+    client.add_argument("api", metavar="API", nargs="+", choices=API_NAMES,
+                        help="the API the client talks to (name several for a client of several APIs)")
     client.add_argument("--examples", type=int, default=25, help="fault schedules to try (default 25)")
+    client.add_argument("--expect", metavar="FILE",
+                        help="your postconditions (JMESPath over the final state and the journal), checked after "
+                             "every run that exits 0")
     client.add_argument("--seed", type=int, help="random seed, for a reproducible run")
     client.add_argument("--timeout", type=float, default=30.0, help="seconds one run of COMMAND may take (default 30)")
     client.add_argument("--junit", metavar="FILE", help="write JUnit XML for CI")

@@ -87,6 +87,11 @@ class Journal:
             self._entries.append(entry)
         return entry
 
+    def forget(self, request: MockRequest) -> None:
+        """Drop the entry of one exchange (client verification: a request of a run already judged)."""
+        with self._lock:
+            self._entries = deque((e for e in self._entries if e.request is not request), maxlen=self._entries.maxlen)
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()

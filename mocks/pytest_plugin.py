@@ -141,13 +141,15 @@ def verify_client(tmp_path):
     The function runs in a forked process per schedule with the MOCKS_* variables set, against a
     sandbox on a real port; the same properties as `mocks verify-client` decide. On failure the test
     fails with the minimal schedule in plain words; its scenario file is written under tmp_path.
+    `api` may name several APIs (a list): the function then gets dicts by API name. `expect=` takes
+    callables over what a run left, checked after every run that returns (mocks.verify.expectations).
     """
     from mocks.verify.client import failure_text, verify_function
 
-    def run(api: str, client, *, examples: int = 20, seed: int | None = 0, timeout: float = 10.0,
-            shrink_seconds: float = 30.0):
+    def run(api, client, *, examples: int = 20, seed: int | None = 0, timeout: float = 10.0,
+            shrink_seconds: float = 30.0, expect=()):
         outcome = verify_function(api, client, examples=examples, seed=seed, timeout=timeout,
-                                  scenario_dir=tmp_path, shrink_seconds=shrink_seconds)
+                                  scenario_dir=tmp_path, shrink_seconds=shrink_seconds, expect=expect)
         if not outcome.passed:
             pytest.fail(failure_text(outcome), pytrace=False)
         return outcome

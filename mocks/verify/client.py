@@ -16,8 +16,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from mocks.verify.expectations import Expectation, load_expectations, of_callables
 from mocks.verify.explore import SHRINK_SECONDS, Finished, Outcome, explore
-from mocks.verify.facts import ApiFacts
+from mocks.verify.facts import ApiFacts, Facts, FactSet
 from mocks.verify.properties import runaway
 from mocks.verify.replay import write_scenario
 from mocks.verify.report import JUnit, Progress, explain
@@ -33,20 +34,27 @@ def run_cli(args: argparse.Namespace) -> int:
     if args.examples < 1 or args.timeout <= 0:
         print("mocks verify-client: --examples and --timeout must be positive", file=sys.stderr)
         return 2
+    try:
+        expectations = load_expectations(args.expect, args.api) if args.expect else []
+    except ValueError as exc:
+        print(f"mocks verify-client: --expect: {exc}", file=sys.stderr)
+        return 2
     handlers: list[Callable[[Any], None]] = [Progress(sys.stdout, quiet=args.quiet)]
     if args.junit:
         handlers.append(JUnit(args.junit))
     outcome = verify(args.api, CommandLauncher(command), examples=args.examples, seed=args.seed,
-                     timeout=args.timeout, scenario_dir=args.scenario_dir, handlers=handlers)
+                     timeout=args.timeout, scenario_dir=args.scenario_dir, handlers=handlers,
+                     expectations=expectations)
     if outcome.error:
         return 2
     return 0 if outcome.passed else 1
 
 
-def verify(api: str, launcher: Launcher, *, examples: int = 25, seed: int | None = None, timeout: float = 30.0,
-           scenario_dir: str | Path | None = ".", handlers: Sequence[Callable[[Any], None]] = (),
-           shrink_seconds: float = SHRINK_SECONDS, max_faults: int = 3) -> Outcome:
-    """Verify one client of `api`; handlers receive the events (progress, JUnit, ...)."""
+def verify(api: str | Sequence[str], launcher: Launcher, *, examples: int = 25, seed: int | None = None,
+           timeout: float = 30.0, scenario_dir: str | Path | None = ".", handlers: Sequence[Callable[[Any], None]] = (),
+           shrink_seconds: float = SHRINK_SECONDS, max_faults: int = 3,
+           expectations: Sequence[Expectation] = ()) -> Outcome:
+    """Verify one client of `api` (or of several APIs, served on one clock); handlers receive the events."""
 
     def emit(event: Any) -> None:
         if isinstance(event, Finished):
@@ -55,9 +63,10 @@ def verify(api: str, launcher: Launcher, *, examples: int = 25, seed: int | None
             handler(event)
 
     with Runner(api, launcher, timeout, runaway=runaway) as runner:
-        facts = ApiFacts.of(runner.api)
+        facts: Facts = (ApiFacts.of(runner.api) if len(runner.names) == 1
+                        else FactSet({name: ApiFacts.of(each) for name, each in runner.apis.items()}))
         outcome = explore(runner, facts, client=launcher.describe(), examples=examples, seed=seed, emit=emit,
-                          shrink_seconds=shrink_seconds, max_faults=max_faults)
+                          shrink_seconds=shrink_seconds, max_faults=max_faults, expectations=expectations)
         if outcome.failure is not None and scenario_dir is not None:
             outcome.scenario = write_scenario(outcome, scenario_dir)
     for handler in handlers:
@@ -65,17 +74,21 @@ def verify(api: str, launcher: Launcher, *, examples: int = 25, seed: int | None
     return outcome
 
 
-def verify_function(api: str, client: Callable[[str, dict[str, Any]], Any], *, examples: int = 20,
+def verify_function(api: str | Sequence[str], client: Callable[[Any, Any], Any], *, examples: int = 20,
                     seed: int | None = 0, timeout: float = 10.0, scenario_dir: str | Path | None = None,
-                    stream: TextIO | None = None, shrink_seconds: float = 30.0) -> Outcome:
+                    stream: TextIO | None = None, shrink_seconds: float = 30.0,
+                    expect: Callable[[dict[str, Any]], Any] | Sequence[Callable[[dict[str, Any]], Any]] = ()) -> Outcome:
     """Verify a Python client function `client(base_url, credentials)` (the pytest helper's engine).
 
     Returning counts as exit status 0, raising as 1. The function runs in a forked process with
     the MOCKS_* variables in its environment, so it may read MOCKS_LOCAL_URL and the like too.
+    For several APIs, `base_url` and `credentials` are dicts by API name. `expect`: callables
+    over what a run left (see `mocks.verify.expectations`), checked after every run that returns.
     """
     handlers = [Progress(stream)] if stream is not None else []
     return verify(api, FunctionLauncher(client), examples=examples, seed=seed, timeout=timeout,
-                  scenario_dir=scenario_dir, handlers=handlers, shrink_seconds=shrink_seconds)
+                  scenario_dir=scenario_dir, handlers=handlers, shrink_seconds=shrink_seconds,
+                  expectations=of_callables([expect] if callable(expect) else list(expect)))
 
 
 def failure_text(outcome: Outcome) -> str:
@@ -84,7 +97,7 @@ def failure_text(outcome: Outcome) -> str:
         return f"verify-client {outcome.api}: {outcome.error}"
     assert outcome.failure is not None
     text = (f"verify-client {outcome.api}: {outcome.failure.violations[0].title} "
-            f"(seed {outcome.seed}, {outcome.runs} runs)\n\n" + explain(outcome.failure, outcome.facts))
+            f"(seed {outcome.seed}, {outcome.runs} runs)\n\n" + explain(outcome.failure, outcome.facts, outcome.original))
     if outcome.scenario is not None:
         text += f"\n\nScenario: {outcome.scenario}  (mocks serve {outcome.api} --scenario {outcome.scenario})"
     return text

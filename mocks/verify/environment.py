@@ -12,6 +12,10 @@ A small, stable contract, the same for every language:
     MOCKS_TIMEOUT        seconds the client may take in all (its time budget)
 
 plus a few API-friendly names for the same values (`FRIENDLY` below), e.g. MOCKS_CLIENT_ID for Plggr.
+
+A client of several APIs gets each API's variables with the API's name after MOCKS_
+(MOCKS_LAGERKOLL_BASE_URL, MOCKS_PLGGR_CLIENT_ID, ...), MOCKS_APIS (the names, comma-separated)
+and MOCKS_TIMEOUT.
 """
 
 from __future__ import annotations
@@ -82,6 +86,17 @@ def client_environment(api, urls: dict[str, str], timeout: float) -> dict[str, s
         value = _dig(credentials, source)
         if value is not None:
             env[variable] = str(value)
+    return env
+
+
+def several_environment(apis: list, urls: dict[str, dict[str, str]], timeout: float) -> dict[str, str]:
+    """The variables of a client of several APIs: each API's own, named MOCKS_<API>_..."""
+    env = {"MOCKS_APIS": ",".join(api.name for api in apis), "MOCKS_TIMEOUT": f"{timeout:g}"}
+    for api in apis:
+        prefix = f"MOCKS_{_upper(api.name)}_"
+        for name, value in client_environment(api, urls[api.name], timeout).items():
+            if name not in ("MOCKS_TIMEOUT", "MOCKS_API"):
+                env[prefix + name.removeprefix("MOCKS_")] = value
     return env
 
 

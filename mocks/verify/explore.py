@@ -1,4 +1,9 @@
-"""The search: a fault-free probe run, then Hypothesis draws schedules and shrinks the first failure.
+"""The search: a fault-free probe run, a deterministic coverage phase, then Hypothesis.
+
+The probe shows which operations the client calls (a client that fails it fails at once). The
+coverage phase tries every declared fault kind on every called operation, each variant once, one
+fault at a time. Then Hypothesis draws combinations; its first failure is shrunk towards the same
+property it broke (a shrink step is cut short as soon as that property is seen broken).
 
 It speaks only in typed events (`Started`, `ProbeDone`, `ExampleDone`, `Finished`); how they are
 shown (progress lines, a summary table, JUnit XML, a pytest failure) is up to the handlers.
@@ -8,17 +13,19 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 
-from mocks.verify.facts import ApiFacts
+from mocks.verify.expectations import Expectation, broken_expectations
+from mocks.verify.facts import Facts
 from mocks.verify.properties import PROPERTIES, Violation, judge
-from mocks.verify.runner import Run, Runner
-from mocks.verify.schedules import Plan, Schedule, schedules
+from mocks.verify.runner import Run, Runner, Watch
+from mocks.verify.schedules import Plan, Schedule, coverage, schedules
 
 SHRINK_SECONDS = 60.0
 
@@ -41,18 +48,19 @@ class Started:
     seed: int
     timeout: float
     urls: dict[str, str]
+    facts: Facts | None = None
 
 
 @dataclass(slots=True)
 class ProbeDone:
     verdict: Verdict
-    plan: Plan | None
+    plan: list[Plan] | None
 
 
 @dataclass(slots=True)
 class ExampleDone:
     number: int
-    phase: str  # "generate" or "shrink"
+    phase: str  # "coverage", "generate" or "shrink"
     verdict: Verdict
 
 
@@ -62,9 +70,9 @@ class Outcome:
     client: str
     seed: int
     examples: int
-    facts: ApiFacts
+    facts: Facts
     probe: Verdict | None = None
-    plan: Plan | None = None
+    plan: list[Plan] | None = None  # one per API the client called
     runs: int = 0
     shrink_runs: int = 0
     elapsed: float = 0.0
@@ -72,6 +80,10 @@ class Outcome:
     failure: Verdict | None = None
     scenario: Any = None  # the Path of the written scenario file
     error: str | None = None
+    coverage_runs: int = 0
+    original: list[Violation] = field(default_factory=list)  # what the first failing run broke
+    exercised: Counter = field(default_factory=Counter)  # (api, operation, kind, code, Retry-After) -> runs
+    expectations: list[Expectation] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -82,6 +94,8 @@ class Outcome:
         for name, counts in self.tally.items():
             counts[0] += 1
             counts[1] += name in broken
+        run = verdict.run
+        self.exercised.update(f.variant() for f, state in zip(run.schedule.faults, run.fired) if state.get("fired"))
 
 
 @dataclass(slots=True)
@@ -98,58 +112,88 @@ class _Failed(Exception):
         self.verdict = verdict
 
 
-def explore(runner: Runner, facts: ApiFacts, *, client: str, examples: int, seed: int | None, emit: Emit,
-            shrink_seconds: float = SHRINK_SECONDS, max_faults: int = 3) -> Outcome:
-    seed = random.randrange(2**32) if seed is None else seed
-    outcome = Outcome(facts.name, client, seed, examples, facts)
-    begun = time.monotonic()
-    emit(Started(facts.name, client, examples, seed, runner.timeout, dict(runner.urls)))
+# properties that, once broken, stay broken however the run goes on: a run can stop there
+DECIDED_EARLY = frozenset({"waits-as-told", "bounded-retries", "idempotency-key-kept", "idempotency-body-kept",
+                           "conforms-to-contract"})
 
-    def verdict_of(schedule: Schedule) -> Verdict:
-        run = runner.run(schedule)
-        verdict = Verdict(run, judge(run, facts))
+
+def explore(runner: Runner, facts: Facts, *, client: str, examples: int, seed: int | None, emit: Emit,
+            shrink_seconds: float = SHRINK_SECONDS, max_faults: int = 3,
+            expectations: Sequence[Expectation] = ()) -> Outcome:
+    seed = random.randrange(2**32) if seed is None else seed
+    outcome = Outcome(" ".join(runner.names), client, seed, examples, facts, expectations=list(expectations))
+    begun = time.monotonic()
+    emit(Started(outcome.api, client, examples, seed, runner.timeout, dict(runner.urls), facts))
+
+    def verdict_of(schedule: Schedule, watch: Watch | None = None) -> Verdict:
+        run = runner.run(schedule, watch)
+        verdict = Verdict(run, judge(run, facts, broken_expectations(expectations, run, facts)))
         outcome.runs += 1
         outcome.count(verdict)
         return verdict
 
     probe = outcome.probe = verdict_of(Schedule())
-    plan = outcome.plan = Plan.build(facts, probe.run.calls) if probe.run.calls else None
-    emit(ProbeDone(probe, plan))
+    views = {name: probe.run.view(name).calls for name in runner.names}
+    plans = [Plan.build(facts.for_api(name), calls) for name, calls in views.items() if calls]
+    outcome.plan = plans or None
+    emit(ProbeDone(probe, outcome.plan))
     if probe.failed:
         outcome.failure = probe
-    elif plan is None:
+    elif not plans:
         outcome.error = ("the client made no request to the sandbox: it should read MOCKS_BASE_URL (and the "
                          "other MOCKS_* variables) from its environment")
     else:
-        outcome.failure = _search(runner, plan, outcome, verdict_of, emit, examples, seed, shrink_seconds, max_faults)
+        memo: dict[Schedule, Verdict] = {Schedule(): probe}  # every schedule runs once, whichever phase drew it
+        outcome.failure = (_cover(plans, outcome, verdict_of, emit, memo)
+                           or _search(plans, outcome, verdict_of, emit, examples, seed, shrink_seconds, max_faults,
+                                      memo))
+    if outcome.failure is not None:
+        outcome.original = outcome.original or outcome.failure.violations
     outcome.elapsed = time.monotonic() - begun
     return outcome
 
 
-def _search(runner, plan: Plan, outcome: Outcome, verdict_of, emit: Emit, examples: int, seed: int,
-            shrink_seconds: float, max_faults: int) -> Verdict | None:
-    memo: dict[Schedule, Verdict] = {Schedule(): outcome.probe}
+def _cover(plans: list[Plan], outcome: Outcome, verdict_of, emit: Emit, memo: dict[Schedule, Verdict]
+           ) -> Verdict | None:
+    """Each fault kind on each operation, each variant once: a one-fault failure is minimal already."""
+    for number, schedule in enumerate(coverage(plans), 1):
+        verdict = memo[schedule] = verdict_of(schedule)
+        outcome.coverage_runs += 1
+        emit(ExampleDone(number, "coverage", verdict))
+        if verdict.failed:
+            return verdict
+    return None
+
+
+def _search(plans: list[Plan], outcome: Outcome, verdict_of, emit: Emit, examples: int, seed: int,
+            shrink_seconds: float, max_faults: int, memo: dict[Schedule, Verdict]) -> Verdict | None:
     failing: list[Verdict] = []
+    target: list[str] = []  # the property the first failure broke: shrinking keeps to it
     deadline = [float("inf")]
     number = [0]
+
+    def breaks_target(verdict: Verdict) -> bool:
+        return any(v.property == target[0] for v in verdict.violations) if target else verdict.failed
 
     @settings(max_examples=examples, deadline=None, database=None, phases=(Phase.generate, Phase.shrink),
               suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet, report_multiple_bugs=False,
               print_blob=False)
-    @given(schedules(plan, max_faults))
+    @given(schedules(plans, max_faults))
     def example(schedule: Schedule) -> None:
         verdict = memo.get(schedule)
         if verdict is None:
             if failing and time.monotonic() > deadline[0]:
                 return  # out of shrinking time: leave the smallest failure found so far
             phase = "shrink" if failing else "generate"
-            verdict = memo[schedule] = verdict_of(schedule)
+            verdict = memo[schedule] = verdict_of(schedule, _watch(outcome.facts, target) if failing else None)
             number[0] += 1
             outcome.shrink_runs += phase == "shrink"
             emit(ExampleDone(number[0], phase, verdict))
-        if verdict.failed:
-            if not failing:
-                deadline[0] = time.monotonic() + shrink_seconds
+        if verdict.failed and not failing:
+            deadline[0] = time.monotonic() + shrink_seconds
+            target.append(_target(verdict))
+            outcome.original = verdict.violations
+        if breaks_target(verdict):
             failing.append(verdict)
             raise _Failed(verdict)
 
@@ -163,11 +207,30 @@ def _search(runner, plan: Plan, outcome: Outcome, verdict_of, emit: Emit, exampl
         found = min(failing, key=lambda v: (len(v.run.schedule), v.run.elapsed))
     else:
         return None
-    return _drop_unneeded(found, memo, verdict_of, emit, number, outcome)
+    return _drop_unneeded(found, memo, lambda s: verdict_of(s, _watch(outcome.facts, target)), emit, number, outcome,
+                          breaks_target)
+
+
+def _target(verdict: Verdict) -> str:
+    """The property to shrink towards: one the failure broke, preferring one a run shows as soon as it breaks
+    (a shrink step then stops there instead of waiting out a hang)."""
+    broken = [v.property for v in verdict.violations]
+    return next((name for name in broken if name in DECIDED_EARLY), broken[0])
+
+
+def _watch(facts: Facts, target: list[str]) -> Watch | None:
+    """While a shrink step runs: stop it once the property being shrunk is seen broken (its outcome)."""
+    if not target or target[0] not in DECIDED_EARLY:
+        return None
+
+    def decided(partial: Run) -> str | None:
+        broken = [v for v in judge(partial, facts) if v.property == target[0]]
+        return f"stopped once {broken[0].title!r} broke" if broken else None
+    return decided
 
 
 def _drop_unneeded(found: Verdict, memo: dict[Schedule, Verdict], verdict_of, emit: Emit, number: list[int],
-                   outcome: Outcome) -> Verdict:
+                   outcome: Outcome, breaks_target: Callable[[Verdict], bool]) -> Verdict:
     """A last, cheap pass when shrinking ran out of time: leave out each fault that is not needed."""
     changed = True
     while changed and len(found.run.schedule) > 1:
@@ -179,7 +242,7 @@ def _drop_unneeded(found: Verdict, memo: dict[Schedule, Verdict], verdict_of, em
                 number[0] += 1
                 outcome.shrink_runs += 1
                 emit(ExampleDone(number[0], "shrink", verdict))
-            if verdict.failed:
+            if breaks_target(verdict):
                 found, changed = verdict, True
                 break
     return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +50,8 @@ class ApiFacts:
     idempotency_methods: frozenset[str]
     idempotency_codes: frozenset[str]
     policies: list[dict[str, Any]] = field(default_factory=list)
+    idempotency_mismatch: str | None = None  # 409 code: the key was reused with another body (a client bug)
+    idempotency_in_flight: str | None = None  # 409 code: the key's first request still runs (retry it, same key)
 
     @classmethod
     def of(cls, api: Api) -> ApiFacts:
@@ -79,9 +82,15 @@ class ApiFacts:
             idempotency_methods=frozenset(m.upper() for m in idempotency.get("methods", ["POST"])) if idempotency
             else frozenset(),
             idempotency_codes=frozenset(c for c in (idempotency.get("mismatch"), idempotency.get("in-flight")) if c),
+            idempotency_mismatch=idempotency.get("mismatch") if idempotency else None,
+            idempotency_in_flight=idempotency.get("in-flight") if idempotency else None,
             policies=[{"name": p.name, "algorithm": p.algorithm, "window": p.window, "error": p.error}
                       for p in api.limiter.policies],
         )
+
+    def for_api(self, api: str) -> ApiFacts:
+        """This API's facts (the same call as on a `FactSet`, so one-API code reads like several-API code)."""
+        return self
 
     def codes_with(self, statuses: set[int] | frozenset[int], operation: str | None = None) -> list[str]:
         """Declared error codes answering one of `statuses` (and declared by the operation, if named)."""
@@ -89,6 +98,25 @@ class ApiFacts:
         return [name for name, status in self.codes.items()
                 if status in statuses and (allowed is None or status in allowed)
                 and name not in self.idempotency_codes]
+
+    def error_code(self, status: int | None, body: str) -> str | None:
+        """The declared error code an error answer carries in its body (whatever the envelope)."""
+        if status is None or status < 400 or not body:
+            return None
+        try:
+            document = json.loads(body)
+        except ValueError:
+            return None
+        todo = [document]
+        while todo:
+            value = todo.pop()
+            if isinstance(value, dict):
+                todo.extend(value.values())
+            elif isinstance(value, list):
+                todo.extend(value)
+            elif isinstance(value, str) and self.codes.get(value) == status:
+                return value
+        return None
 
     def presented_token(self, headers: dict[str, str]) -> tuple[str, ...] | None:
         """The issued credential a request presented (values of the issued schemes), if any."""
@@ -105,3 +133,17 @@ def _presentation(spec: dict[str, Any]) -> tuple[str, str]:
     if spec.get("type") == "apiKey":
         return "header", str(spec.get("name", "")).lower()
     return "bearer", "authorization"
+
+
+class FactSet(dict[str, ApiFacts]):
+    """The facts of every API a client of several APIs talks to, by name (first named first)."""
+
+    @property
+    def name(self) -> str:
+        return "+".join(self)
+
+    def for_api(self, api: str) -> ApiFacts:
+        return self[api] if api else next(iter(self.values()))
+
+
+Facts = ApiFacts | FactSet  # what the search, the report and the scenario writer are given

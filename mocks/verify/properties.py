@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from mocks.types import MockRequest
 from mocks.verify.effects import created_copies, effect_present
-from mocks.verify.facts import ApiFacts
+from mocks.verify.facts import ApiFacts, Facts
 from mocks.verify.runner import Run
 from mocks.verify.schedules import REFUSALS
 from mocks.verify.traffic import Call, Logical, logical_requests, retry_chains
@@ -32,6 +32,7 @@ class Violation:
     property: str
     title: str
     message: str
+    api: str = ""  # set when the client talks to several APIs
 
     def __str__(self) -> str:
         return f"{self.title}: {self.message}"
@@ -45,10 +46,22 @@ class Evidence:
     facts: ApiFacts
     calls: list[Call] = field(default_factory=list)
     logicals: list[Logical] = field(default_factory=list)
+    expected: list[str] = field(default_factory=list)  # broken expectations of the user (--expect)
+    elsewhere: list[Evidence] = field(default_factory=list)  # the other APIs' parts of the same run
 
     @classmethod
-    def of(cls, run: Run, facts: ApiFacts) -> Evidence:
-        return cls(run, facts, run.calls, logical_requests(run.calls, facts.idempotency_header))
+    def of(cls, run: Run, facts: ApiFacts, expected: list[str] | None = None) -> Evidence:
+        return cls(run, facts, run.calls, logical_requests(run.calls, facts.idempotency_header), expected or [])
+
+    def attempt(self, call: Call) -> str:
+        """Which attempt a call was: "attempt 2 of 3 of createOrder (POST /v1/orders)"."""
+        for group in self.logicals:
+            if call in group.calls:
+                return f"attempt {group.calls.index(call) + 1} of {len(group.calls)} of {group.label()}"
+        return call.label()
+
+    def code(self, call: Call) -> str | None:
+        return self.facts.error_code(call.status, call.response_body)
 
     def writes(self) -> list[Logical]:
         ops = self.facts.operations
@@ -76,9 +89,20 @@ def register(name: str, title: str):
     return add
 
 
-def judge(run: Run, facts: ApiFacts) -> list[Violation]:
-    evidence = Evidence.of(run, facts)
-    return [Violation(p.name, p.title, message) for p in PROPERTIES for message in p.check(evidence)[:MAX_REPORTED]]
+def judge(run: Run, facts: Facts, expected: list[str] | None = None) -> list[Violation]:
+    """Every property, over each API's part of the run (`expected`: broken user expectations)."""
+    names = run.apis or ("",)
+    out: dict[tuple[str, str], Violation] = {}  # never the same line twice
+    evidences = [Evidence.of(run.view(name) if name else run, facts.for_api(name), expected if index == 0 else None)
+                 for index, name in enumerate(names)]
+    for name, evidence in zip(names, evidences):
+        evidence.elsewhere = [other for other in evidences if other is not evidence]
+        for prop in PROPERTIES:
+            tag = name if len(names) > 1 and prop.name != "meets-expectations" else ""  # those span every API
+            messages = list(dict.fromkeys(prop.check(evidence)))[:MAX_REPORTED]
+            out.update({(prop.name, m): Violation(prop.name, prop.title, m, tag) for m in messages
+                        if (prop.name, m) not in out})
+    return list(out.values())
 
 
 def runaway(calls: list[Call]) -> str | None:
@@ -87,13 +111,23 @@ def runaway(calls: list[Call]) -> str | None:
         return f"stopped after {len(calls)} requests, far more than any run needs"
     for group in logical_requests(calls):
         for chain in retry_chains(group):
-            if len(chain) > RETRY_LIMIT + 4 and chain[-1].transient_failure:
+            if len(chain) > RETRY_LIMIT + 4 and not chain[-1].ok:
                 return (f"stopped after {len(chain)} attempts in a row of {group.label()}, "
-                        f"each failing ({chain[-1].outcome})")
+                        f"none succeeding (last: {chain[-1].outcome})")
     return None
 
 
 # the properties ------------------------------------------------------------------------------------
+
+@register("works-without-faults", "does its job when nothing goes wrong")
+def works_without_faults(ev: Evidence) -> list[str]:
+    code = ev.run.exit_code
+    if code in (0, None) or any(len(e.run.schedule) for e in (ev, *ev.elsewhere)):
+        return []
+    return [(f"the client exited {code} in a run with no fault injected at all: it cannot do its job even when "
+             f"nothing goes wrong, so no fault schedule was tried. Check that it uses MOCKS_BASE_URL and the "
+             f"sandbox credentials, and that its requests are answered 2xx (see its output below).")]
+
 
 @register("finishes-in-time", "ends within the time budget")
 def finishes_in_time(ev: Evidence) -> list[str]:
@@ -119,7 +153,8 @@ def waits_as_told(ev: Evidence) -> list[str]:
                 continue
             gap = later.arrived - told.answered
             if gap < wait - WAIT_TOLERANCE:
-                out.append(f"{later.label()} was sent {gap:.2f} s after {told.label()} answered {told.status} "
+                out.append(f"{later.label()} ({ev.attempt(later)}) was sent {gap:.2f} s after {told.label()} "
+                           f"({ev.attempt(told)}) answered {told.status} "
                            f"asking to wait {wait:g} s. Wait at least as long as Retry-After (or the rate-limit "
                            f"reset header) says before the next request.")
             break
@@ -134,15 +169,16 @@ def bounded_retries(ev: Evidence) -> list[str]:
         for chain in retry_chains(group):
             if len(chain) > RETRY_LIMIT and not ev.run.stopped:
                 outcomes = ", ".join(c.outcome for c in chain[:4])
-                out.append(f"{group.label()} was attempted {len(chain)} times in a row after failures "
-                           f"({outcomes}, ...). Bound the retries (e.g. 5 attempts), then give up.")
+                out.append(f"{group.label()} was attempted {len(chain)} times in a row without success "
+                           f"({outcomes}, ...). Bound the retries (e.g. 5 attempts), whatever the answer, then "
+                           f"give up.")
             hot = 0
             for previous, retry in itertools.pairwise(chain):
                 told = previous.wait_asked() is not None  # "Retry-After: 0" allows an immediate retry
                 hot = hot + 1 if retry.arrived - previous.answered < HOT_GAP and not told else 0
                 if hot >= HOT_RUN:
                     out.append(f"{group.label()} was retried {hot} times in a row within {HOT_GAP * 1000:.0f} ms "
-                               f"of each failure ({previous.outcome}): a hot loop. Back off between retries "
+                               f"of each failure ({previous.outcome}, up to {ev.attempt(retry)}): a hot loop. Back off between retries "
                                f"(e.g. exponentially: 0.1 s, 0.2 s, 0.4 s, ...).")
                     break
     return out
@@ -169,6 +205,29 @@ def idempotency_key_kept(ev: Evidence) -> list[str]:
             out.append(f"{group.label()} was retried after {failed.outcome} without an {header} header. "
                        f"Send one key per logical write, the same on every retry, so a retry of a write that "
                        f"went through is not done twice.")
+    return out
+
+
+@register("idempotency-body-kept", "a retried write keeps its body under one idempotency key")
+def idempotency_body_kept(ev: Evidence) -> list[str]:
+    header = ev.facts.idempotency_header
+    if not header:
+        return []
+    out = []
+    for group in ev.writes():
+        first_body: dict[str, Call] = {}
+        for call in group.calls:
+            key = call.headers.get(header.lower())
+            if key is None:
+                continue
+            earlier = first_body.setdefault(key, call)
+            refused = ev.code(call) == ev.facts.idempotency_mismatch and ev.facts.idempotency_mismatch
+            if earlier.body != call.body or refused:
+                what = f"answered 409 {ev.facts.idempotency_mismatch}" if refused else "with a different body"
+                out.append(f"{call.label()} ({ev.attempt(call)}) reused {header} {key[:12]} of "
+                           f"{ev.attempt(earlier)} {what}. A retry must resend the very same body under its key; "
+                           f"a changed request is a new write and needs a new key.")
+                break
     return out
 
 
@@ -203,7 +262,7 @@ def reauthenticates(ev: Evidence) -> list[str]:
     for index, call in enumerate(ev.calls):
         token = facts.presented_token(call.headers)
         if token is not None and token in rejected and resent is None:
-            resent = (f"{call.label()} presented the same token that {rejected[token].label()} had been refused "
+            resent = (f"{call.label()} ({ev.attempt(call)}) presented the same token that {rejected[token].label()} had been refused "
                       f"with (401). A rejected token stays rejected: fetch a new one "
                       f"({', '.join(sorted(facts.issuing))}) and use that.")
         if call.status == 401 and token is not None and call.operation not in facts.issuing:
@@ -238,7 +297,7 @@ def conforms_to_contract(ev: Evidence) -> list[str]:
             problems += compiled.validator.body_of(request)[2]
         if problems:
             shown = "; ".join(f"{p.message}" + (f" (at {p.field})" if p.field else "") for p in problems[:3])
-            out.append(f"{call.label()} does not match the contract of {call.operation}: {shown}. "
+            out.append(f"{call.label()} ({ev.attempt(call)}) does not match the contract of {call.operation}: {shown}. "
                        f"Send what the contract declares, on every attempt.")
     return out
 
@@ -263,15 +322,26 @@ def survives_temporary_faults(ev: Evidence) -> list[str]:
     if code in (0, None):
         return []
     fired = ev.fired()
-    if set(fired) & REFUSALS or any(_refused(call, ev) for call in ev.calls):
+    every = (ev, *ev.elsewhere)  # the exit status is the whole client's: a refusal by any API excuses it
+    if any(set(e.fired()) & REFUSALS or any(_refused(call, e) for call in e.calls) for e in every):
         return []
-    longest = max((sum(c.transient_failure for c in chain) for g in ev.logicals for chain in retry_chains(g)),
-                  default=0)
+    if not fired and any(e.fired() or len(e.run.schedule) for e in ev.elsewhere):
+        return []  # judged where the faults struck
+    longest = max((sum(c.transient_failure for c in chain) for e in every for g in e.logicals
+                   for chain in retry_chains(g)), default=0)
     if longest > OUTLAST:
         return []  # a bounded retry policy may run out on this many failures in a row
+    busy = ev.facts.idempotency_in_flight
+    waiting = next((c for c in ev.calls if busy and c.status == 409 and ev.code(c) == busy), None)
+    if waiting is not None:
+        return [(f"the client exited {code} after {waiting.label()} ({ev.attempt(waiting)}) was answered 409 {busy}: "
+                 f"the first attempt under that key was still running. That is temporary: wait a moment and retry "
+                 f"with the same key.")]
     if not fired and not ev.run.schedule.throttle:
-        return [(f"the client exited {code} although no fault was injected. Check that it uses MOCKS_BASE_URL "
-                 f"and the sandbox credentials (see its output below).")]
+        if not len(ev.run.schedule):
+            return []  # the fault-free run: see works-without-faults
+        return [(f"the client exited {code} although none of the scheduled faults struck. Check that it uses "
+                 f"MOCKS_BASE_URL and the sandbox credentials (see its output below).")]
     hint = next((f" Note: {g.label()} was carried out although its answer was lost, so its retry was answered "
                  f"{g.last.status}; read that as success (or look the result up)." for g in ev.writes()
                  if any(c.committed_then_dropped for c in g.calls) and not g.last.ok and g.last.status), "")
@@ -281,6 +351,8 @@ def survives_temporary_faults(ev: Evidence) -> list[str]:
 
 
 def _refused(call: Call, ev: Evidence) -> bool:
+    if call.status == 409 and ev.code(call) in ev.facts.idempotency_codes:
+        return False  # in flight: retry it with the same key; key reused: the client's own bug
     if call.status in REFUSED:
         return True
     if call.status == 401:
@@ -292,3 +364,8 @@ def _refused(call: Call, ev: Evidence) -> bool:
             return True  # a renewed token refused as well: the credentials themselves may be wrong
     wait = call.wait_asked()
     return call.status == 429 and wait is not None and wait > ev.run.budget
+
+
+@register("meets-expectations", "the run leaves what you expect (--expect)")
+def meets_expectations(ev: Evidence) -> list[str]:
+    return ev.expected

@@ -21,13 +21,15 @@ from mocks.verify.traffic import Call
 
 
 def write_scenario(outcome: Outcome, directory: str | Path) -> Path:
-    verdict = outcome.failure
-    assert verdict is not None
-    facts = outcome.facts
+    """The failure's scenario (for a client of several APIs: of the API whose property broke first)."""
+    failure = outcome.failure
+    assert failure is not None
+    facts = outcome.facts.for_api(failure.violations[0].api or outcome.api.split()[0])
+    verdict = Verdict(failure.run.view(facts.name), failure.violations)
     slug = re.sub(r"[^a-z0-9]+", "-", verdict.violations[0].property.lower()).strip("-")
     path = Path(directory) / f"verify-{facts.name}-{slug}.yaml"
     description = (f"Found by mocks verify-client (seed {outcome.seed}): {verdict.violations[0].title}.\n"
-                   f"Client: {outcome.client}\n\n" + explain(verdict, facts) + "\n")
+                   f"Client: {outcome.client}\n\n" + explain(failure, outcome.facts, outcome.original) + "\n")
     document: dict[str, Any] = {"api": facts.name, "description": description, "reset": True}
     schedule = verdict.run.schedule
     if schedule.limits():
@@ -81,23 +83,28 @@ def _request(call: Call, facts: ApiFacts) -> dict[str, Any] | None:
     principal = _static_principal(api, call)
     if principal is None:
         return None
-    request: dict[str, Any] = {"method": call.method, "path": call.path, "as": principal}
+    request: dict[str, Any] = {"method": call.method, "path": _literal(call.path), "as": principal}
     scope_headers = [name for kind, name in api.auth.scope_names()]
     scope = next((call.headers[h] for h in scope_headers if h in call.headers), None)
     if scope is not None:
-        request["scope"] = scope
+        request["scope"] = _literal(scope)
     if call.query:
         query: dict[str, list[str]] = {}
         for name, value in call.query:
-            query.setdefault(name, []).append(value)
+            query.setdefault(_literal(name), []).append(_literal(value))
         request["query"] = query
     if call.body and not call.body.endswith("…"):
-        request["body"] = call.body
+        request["body"] = _literal(call.body)
         if "content-type" in call.headers:
-            request["headers"] = {"Content-Type": call.headers["content-type"]}
+            request["headers"] = {"Content-Type": _literal(call.headers["content-type"])}
     if call.listener and call.listener != api.primary_listener:
         request["listener"] = call.listener
     return request
+
+
+def _literal(text: str) -> str:
+    """A step's strings are templates (`{saved.id}`): double every brace so the client's text replays as sent."""
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 def _static_principal(api, call: Call) -> str | None:

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import TextIO
 
 from mocks.verify.explore import ExampleDone, Finished, Outcome, ProbeDone, Started, Verdict
-from mocks.verify.facts import ApiFacts
+from mocks.verify.facts import Facts
 from mocks.verify.junit import write_suite
-from mocks.verify.properties import PROPERTIES
+from mocks.verify.properties import PROPERTIES, Violation
 from mocks.verify.schedules import KINDS
 
 TRANSCRIPT_HEAD, TRANSCRIPT_TAIL = 30, 10
@@ -26,20 +26,24 @@ class Progress:
     def __init__(self, stream: TextIO | None = None, *, quiet: bool = False) -> None:
         self.stream = stream or sys.stdout
         self.quiet = quiet
+        self.facts: Facts | None = None
 
     def __call__(self, event: object) -> None:
         if isinstance(event, Started):
+            self.facts = event.facts
             self._line(f"mocks verify-client {event.api}: up to {event.examples} fault schedules, seed {event.seed}, "
                        f"time budget {event.timeout:g} s per run")
             self._line(f"  client:  {event.client}")
             self._line(f"  sandbox: {', '.join(f'{k} {v}' for k, v in event.urls.items())}")
         elif isinstance(event, ProbeDone):
             self._progress("probe", event.verdict)
-            if event.plan is not None and not self.quiet:
-                self._line(f"  operations seen: {', '.join(event.plan.operations)}")
-                self._line(f"  fault kinds drawn from the contract: {', '.join(event.plan.kinds())}")
+            for plan in [] if self.quiet else event.plan or []:
+                several = f"{plan.facts.name} " if len(event.plan) > 1 else ""
+                self._line(f"  {several}operations seen: {', '.join(plan.operations)}")
+                self._line(f"  {several}fault kinds drawn from the contract: {', '.join(plan.kinds())}")
         elif isinstance(event, ExampleDone):
-            self._progress(f"{'shrink' if event.phase == 'shrink' else 'example'} {event.number:>3}", event.verdict)
+            label = {"shrink": "shrink", "coverage": "cover"}.get(event.phase, "example")
+            self._progress(f"{label} {event.number:>3}", event.verdict)
         elif isinstance(event, Finished):
             print(summary(event.outcome), file=self.stream, flush=True)
 
@@ -50,7 +54,7 @@ class Progress:
         status = "FAIL" if verdict.failed else "ok"
         code = "-" if run.exit_code is None else run.exit_code
         line = (f"  {label:<11} {status:<4} {run.elapsed:6.2f}s  exit {code!s:<3} {len(run.calls):>4} requests  "
-                f"{run.schedule.short()}")
+                f"{run.schedule.short(self.facts)}")
         if verdict.failed:
             line += "  -> " + "; ".join(dict.fromkeys(v.title for v in verdict.violations))
         self._line(line)
@@ -66,62 +70,88 @@ def summary(outcome: Outcome) -> str:
         lines.append(f"{prop.title:<62} {checked:>5} {failed:>7}")
     lines.append("")
     verdict = ("PASSED" if outcome.passed else "ERROR" if outcome.error else "FAILED")
-    lines.append(f"{verdict}: {outcome.api}, {outcome.runs} runs ({outcome.shrink_runs} while shrinking) "
-                 f"in {outcome.elapsed:.1f} s, seed {outcome.seed}")
+    lines.append(f"{verdict}: {outcome.api}, {outcome.runs} runs ({outcome.coverage_runs} covering each declared "
+                 f"fault, {outcome.shrink_runs} while shrinking) in {outcome.elapsed:.1f} s, seed {outcome.seed}")
+    lines += exercised(outcome)
     if outcome.error:
         lines.append(f"  {outcome.error}")
     if outcome.failure is not None:
-        lines += ["", explain(outcome.failure, outcome.facts)]
+        lines += ["", explain(outcome.failure, outcome.facts, outcome.original)]
         if outcome.scenario is not None:
             lines += ["", "Replay it by hand (QA):",
                       f"  mocks serve {outcome.api} --scenario {outcome.scenario}",
-                      f"  eval \"$(python -m mocks.verify.environment {outcome.api})\"   # in a second shell",
+                      *[f"  eval \"$(python -m mocks.verify.environment {name})\"   # in a second shell"
+                        for name in outcome.api.split()[:1]],
                       f"  {outcome.client}",
                       f"  mocks scenarios --check {outcome.scenario}   # shows each fault striking as recorded"]
+        expect = "".join(f" --expect {source}" for source in dict.fromkeys(e.source for e in outcome.expectations)
+                         if source)
         lines += ["Reproduce this search:", (f"  mocks verify-client {outcome.api} --seed {outcome.seed} "
-                                             f"--examples {outcome.examples} -- {outcome.client}")]
+                                             f"--examples {outcome.examples}{expect} -- {outcome.client}")]
     return "\n".join(lines)
 
 
-def explain(verdict: Verdict, facts: ApiFacts) -> str:
-    """A failure in plain words."""
+def exercised(outcome: Outcome) -> list[str]:
+    """Which (operation, fault) pairs struck at least once, by operation."""
+    by_operation: dict[str, list[str]] = {}
+    several = len(outcome.api.split()) > 1
+    for (api, operation, kind, code, wait), runs in sorted(outcome.exercised.items(), key=str):
+        status = outcome.facts.for_api(api).codes.get(code or "", "")
+        fault = " ".join(str(p) for p in (kind, status, code) if p) + (f" Retry-After {wait}" if wait is not None
+                                                                        else "")
+        by_operation.setdefault(f"{api}." * several + operation, []).append(fault + (f" x{runs}" if runs > 1 else ""))
+    if not by_operation:
+        return []
+    return ["Faults exercised (operation: faults that struck it):"] + [
+        f"  {operation}: {', '.join(faults)}" for operation, faults in by_operation.items()]
+
+
+def explain(verdict: Verdict, facts: Facts, original: list[Violation] | None = None) -> str:
+    """A failure in plain words (`original`: what the first failing run broke, before shrinking)."""
     run = verdict.run
     size = len(run.schedule)
     lines = [f"Minimal fault schedule ({size} fault{'s' * (size != 1)}){':' if size else ' - it fails with no fault'}"]
     lines += [f"  {i}. {text}" for i, text in enumerate(run.schedule.describe(facts), 1) if size]
     ending = ("was stopped: " + run.stopped if run.stopped else
+              "was stopped early, its outcome known: " + run.decided if run.decided else
               f"was stopped after {run.budget:g} s (time budget)" if run.timed_out else
               f"exited {run.exit_code}")
     lines += ["", f"What the client did ({len(run.calls)} requests; it {ending} after {run.elapsed:.2f} s):"]
     lines += transcript(verdict, facts)
     lines += ["", "Which property broke:"]
-    lines += [f"  x {v.title}: {v.message}" for v in verdict.violations]
+    lines += [f"  x {f'[{v.api}] ' if v.api else ''}{v.title}: {v.message}" for v in verdict.violations]
+    first = list(dict.fromkeys(v.title for v in original or []))
+    if first and first != list(dict.fromkeys(v.title for v in verdict.violations)):
+        lines += ["", (f"The first failing run (before shrinking) broke: {'; '.join(first)}. The schedule above "
+                       f"was shrunk keeping the first of them broken.")]
     output = [line for line in run.output.strip().splitlines() if line.strip()][-12:]
     if output:
         lines += ["", "Client output (last lines):"] + [f"  | {line}" for line in output]
     return "\n".join(lines)
 
 
-def transcript(verdict: Verdict, facts: ApiFacts) -> list[str]:
+def transcript(verdict: Verdict, facts: Facts) -> list[str]:
     run = verdict.run
     if not run.calls:
         return ["  (no request)"]
     start = run.calls[0].arrived
-    numbers = {state.get("id"): index for index, state in enumerate(run.fired, 1)}
-    header = (facts.idempotency_header or "").lower()
+    numbers = {(state.get("api", ""), state.get("id")): index for index, state in enumerate(run.fired, 1)}
     rows = []
-    for call in run.calls:
+    for number, call in enumerate(run.calls, 1):
+        own = facts.for_api(call.api)
+        header = (own.idempotency_header or "").lower()
         answer = call.outcome
         if call.status and call.status >= 400 and call.response_headers.get("retry-after"):
             answer += f" (Retry-After: {call.response_headers['retry-after']})"
         extra = []
         if header and call.headers.get(header):
-            extra.append(f"{facts.idempotency_header}: {call.headers[header][:12]}")
+            extra.append(f"{own.idempotency_header}: {call.headers[header][:12]}")
         if call.fault:
-            index = numbers.get(call.fault.get("id"))
+            index = numbers.get((call.api, call.fault.get("id"))) or numbers.get(("", call.fault.get("id")))
             extra.append(f"fault {index}" if index else "fault")
         note = f"  [{', '.join(extra)}]" if extra else ""
-        rows.append(f"  +{call.arrived - start:7.3f}s  {call.label()} -> {answer}{note}")
+        where = f"{call.api} " if run.apis and len(run.apis) > 1 else ""
+        rows.append(f"  {number:>3} +{call.arrived - start:7.3f}s  {where}{call.label()} -> {answer}{note}")
     if len(rows) > TRANSCRIPT_HEAD + TRANSCRIPT_TAIL:
         skipped = len(rows) - TRANSCRIPT_HEAD - TRANSCRIPT_TAIL
         rows = rows[:TRANSCRIPT_HEAD] + [f"  ... {skipped} more ..."] + rows[-TRANSCRIPT_TAIL:]
@@ -155,7 +185,7 @@ def write_junit(outcome: Outcome, path: Path) -> None:
         if prop.name in broken:
             messages = [v.message for v in outcome.failure.violations if v.property == prop.name]
             failure = ET.SubElement(case, "failure", message=messages[0][:500], type=prop.name)
-            failure.text = explain(outcome.failure, outcome.facts)
+            failure.text = explain(outcome.failure, outcome.facts, outcome.original)
         elif outcome.error:
             ET.SubElement(case, "error", message=outcome.error)
     ET.SubElement(suite, "system-out").text = summary(outcome)

@@ -15,14 +15,14 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, Self
 
-from mocks.verify.environment import client_environment, credentials_of
+from mocks.verify.environment import client_environment, credentials_of, several_environment
+from mocks.verify.isolation import RunGate
 from mocks.verify.schedules import Schedule
 from mocks.verify.traffic import Call, calls_of
 
@@ -30,9 +30,12 @@ POLL_SECONDS = 0.02
 OUTPUT_CHARS = 4000
 
 
+Snapshot = dict[str, list[dict[str, Any]]]
+
+
 @dataclass(slots=True)
 class Run:
-    """One run of the client under one schedule."""
+    """One run of the client under one schedule: the whole run, or one API's part of it (`view`)."""
 
     schedule: Schedule
     calls: list[Call]
@@ -40,15 +43,28 @@ class Run:
     elapsed: float  # wall-clock seconds
     budget: float
     timed_out: bool = False
-    stopped: str | None = None  # why the verifier stopped the client early
-    before: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    after: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    stopped: str | None = None  # why the verifier stopped a runaway client
+    before: dict[str, Any] = field(default_factory=dict)  # a view: Snapshot; the whole run: API -> Snapshot
+    after: dict[str, Any] = field(default_factory=dict)
     output: str = ""
-    fired: list[dict[str, Any]] = field(default_factory=list)
+    fired: list[dict[str, Any]] = field(default_factory=list)  # one state per scheduled fault, in order
+    apis: tuple[str, ...] = ()  # the whole run of these APIs; () for a view of one API
+    decided: str | None = None  # stopped early: the property it is judged on already broke
 
     @property
     def finished(self) -> bool:
         return self.exit_code is not None
+
+    def view(self, api: str) -> Run:
+        """The part of this run one API saw: its calls, state, faults (and every shared fact)."""
+        if not self.apis:
+            return self
+        faults = [(f, state) for f, state in zip(self.schedule.faults, self.fired)
+                  if (f.api or self.apis[0]) == api]
+        schedule = Schedule(tuple(f for f, _ in faults), self.schedule.throttle)
+        return replace(self, schedule=schedule, calls=[c for c in self.calls if c.api == api],
+                       before=self.before.get(api, {}), after=self.after.get(api, {}),
+                       fired=[state for _, state in faults], apis=())
 
 
 class Process(Protocol):
@@ -153,7 +169,7 @@ def _child(function: Callable, env: dict[str, str], fd: int) -> None:
     sys.stdout = sys.stderr = stream
     code = 0
     try:
-        function(env["MOCKS_BASE_URL"], json.loads(env.get("MOCKS_CREDENTIALS") or "{}"))
+        function(*_arguments(env))
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except BaseException:  # noqa: BLE001 - any failure of the client is its exit status
@@ -163,32 +179,62 @@ def _child(function: Callable, env: dict[str, str], fd: int) -> None:
     os._exit(code)
 
 
-class Runner:
-    """One sandbox for one API, reused by every run."""
+def _arguments(env: dict[str, str]) -> tuple[Any, Any]:
+    """`(base_url, credentials)`; for a client of several APIs, each a dict by API name."""
+    if "MOCKS_APIS" not in env:
+        return env["MOCKS_BASE_URL"], json.loads(env.get("MOCKS_CREDENTIALS") or "{}")
+    names = env["MOCKS_APIS"].split(",")
+    prefix = {name: f"MOCKS_{name.upper()}_" for name in names}
+    return ({name: env[prefix[name] + "BASE_URL"] for name in names},
+            {name: json.loads(env.get(prefix[name] + "CREDENTIALS") or "{}") for name in names})
 
-    def __init__(self, api_name: str, launcher: Launcher, timeout: float,
+
+Watch = Callable[[Run], str | None]  # looks at a run in progress: a reason to stop it now, or None
+
+
+class Runner:
+    """One sandbox serving every API the client talks to (one clock), reused by every run."""
+
+    def __init__(self, api_names: str | Sequence[str], launcher: Launcher, timeout: float,
                  runaway: Callable[[list[Call]], str | None] | None = None) -> None:
-        self.api_name = api_name
+        self.names = [api_names] if isinstance(api_names, str) else list(dict.fromkeys(api_names))
         self.launcher = launcher
         self.timeout = timeout
         self.runaway = runaway
         self.sandbox = None
-        self.api = None
+        self.apis: dict[str, Any] = {}
+        self.gates: dict[str, RunGate] = {}
         self.urls: dict[str, str] = {}
         self.env: dict[str, str] = {}
         self._limits: list[tuple[Any, int, float, bool]] = []
+
+    @property
+    def api(self):
+        """The first API named (the only one, for a client of one API)."""
+        return self.apis[self.names[0]]
 
     def __enter__(self) -> Self:
         from mocks.registry import load_contract
         from mocks.server import Sandbox
 
-        listeners = load_contract(self.api_name).listeners
-        ports = {self.api_name: 0, **{f"{self.api_name}.{name}": 0 for name in listeners}}
-        self.sandbox = Sandbox.create([self.api_name], ports=ports).start()
-        self.api = self.sandbox.apis[self.api_name]
-        self.urls = {name: url.replace("//localhost:", "//127.0.0.1:") for name, url in self.api.base_urls.items()}
-        self.env = client_environment(self.api, self.urls, self.timeout)
-        self._limits = [(p, p.limit, p.window, p.enabled) for p in self.api.limiter.policies]
+        ports = {}
+        for name in self.names:
+            ports[name] = 0
+            ports.update({f"{name}.{listener}": 0 for listener in load_contract(name).listeners})
+        self.sandbox = Sandbox.create(self.names, ports=ports)
+        self.apis = dict(self.sandbox.apis)
+        self.gates = {name: RunGate(api) for name, api in self.apis.items()}  # before serving: see isolation
+        self.sandbox.start()
+        urls = {name: {listener: url.replace("//localhost:", "//127.0.0.1:")
+                       for listener, url in api.base_urls.items()} for name, api in self.apis.items()}
+        if len(self.names) == 1:
+            self.urls = urls[self.names[0]]
+            self.env = client_environment(self.api, self.urls, self.timeout)
+        else:
+            self.urls = {f"{name} {listener}": url for name, by in urls.items() for listener, url in by.items()}
+            self.env = several_environment(list(self.apis.values()), urls, self.timeout)
+        self._limits = [(p, p.limit, p.window, p.enabled) for api in self.apis.values()
+                        for p in api.limiter.policies]
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -202,51 +248,59 @@ class Runner:
 
     def prepare(self, schedule: Schedule) -> None:
         """Fresh, seeded state with the schedule's faults and limits installed."""
-        api = self.api
-        api.reset()
         for policy, limit, window, enabled in self._limits:
             policy.limit, policy.window, policy.enabled = limit, window, enabled
-        for spec in schedule.limits():
-            api.configure_limit(spec["rate"])
-        if api.limiter.policies:
-            api.configure_limit(None)  # recompute each operation's active policies
-        for spec in schedule.specs():
-            api.add_fault(spec)
+        for name, api in self.apis.items():
+            self.gates[name].drain()  # a request of the last run still running would act on the new state
+            api.reset()
+            for spec in schedule.limits():
+                api.configure_limit(spec["rate"])
+            if api.limiter.policies:
+                api.configure_limit(None)  # recompute each operation's active policies
+        for fault in schedule.faults:
+            self.apis[fault.api or self.names[0]].add_fault(fault.spec())
 
-    def run(self, schedule: Schedule) -> Run:
-        api = self.api
+    def run(self, schedule: Schedule, watch: Watch | None = None) -> Run:
+        """Run the client once; `watch` may stop it early once the run's outcome is known."""
         self.prepare(schedule)
-        before = api.store.snapshot()
+        before = {name: api.store.snapshot() for name, api in self.apis.items()}
+        for gate in self.gates.values():
+            gate.open()
         started = time.monotonic()
         process = self.launcher.start(self.env)
-        timed_out, stopped, checked = False, None, started
+        timed_out, stopped, decided, checked = False, None, None, started
         while (code := process.poll()) is None:
             now = time.monotonic()
             if now - started > self.timeout:
                 timed_out = True
                 break
-            if self.runaway is not None and now - checked > 0.1:
+            if now - checked > 0.1 and (self.runaway is not None or watch is not None):
                 checked = now
-                stopped = self.runaway(calls_of(api.journal.entries()))
-                if stopped:
+                calls = self._calls()
+                stopped = self.runaway(calls) if self.runaway is not None else None
+                if not stopped and watch is not None:
+                    decided = watch(Run(schedule, calls, None, now - started, self.timeout, before=before,
+                                        fired=self._fired(schedule), apis=tuple(self.names)))
+                if stopped or decided:
                     break
             time.sleep(POLL_SECONDS)
         elapsed = time.monotonic() - started
         if code is None:
             process.kill()
-            _settle(api)
-        return Run(schedule=schedule, calls=calls_of(api.journal.entries()), exit_code=code, elapsed=elapsed,
-                   budget=self.timeout, timed_out=timed_out, stopped=stopped, before=before,
-                   after=api.store.snapshot(), output=process.output(), fired=api.faults.list())
+        for gate in self.gates.values():  # let what the client sent before it ended land, then shut the door
+            gate.drain()
+            gate.close()
+        return Run(schedule=schedule, calls=self._calls(), exit_code=code, elapsed=elapsed, budget=self.timeout,
+                   timed_out=timed_out, stopped=stopped, before=before,
+                   after={name: api.store.snapshot() for name, api in self.apis.items()},
+                   output=process.output(), fired=self._fired(schedule), apis=tuple(self.names), decided=decided)
 
+    def _calls(self) -> list[Call]:
+        calls = [call for name, api in self.apis.items() for call in calls_of(api.journal.entries(), name)]
+        return sorted(calls, key=lambda c: (c.arrived, c.api, c.seq)) if len(self.apis) > 1 else calls
 
-def _settle(api, quiet: float = 0.3, limit: float = 2.0) -> None:
-    """After killing a client, wait until requests it left in flight have been journaled."""
-    deadline = time.monotonic() + limit
-    count = -1
-    while time.monotonic() < deadline:
-        current = len(api.journal.entries())
-        if current == count:
-            return
-        count = current
-        threading.Event().wait(quiet)
+    def _fired(self, schedule: Schedule) -> list[dict[str, Any]]:
+        """The state of each scheduled fault, in the schedule's order (faults are installed in that order)."""
+        installed = {name: iter(api.faults.list()) for name, api in self.apis.items()}
+        return [{**next(installed[fault.api or self.names[0]], {}), "api": fault.api or self.names[0]}
+                for fault in schedule.faults]

@@ -35,9 +35,10 @@ class Call:
     response_headers: dict[str, str]
     response_body: str
     fault: dict[str, Any] | None
+    api: str = ""  # which API answered (a client of several APIs)
 
     @classmethod
-    def from_entry(cls, entry: dict[str, Any]) -> Call:
+    def from_entry(cls, entry: dict[str, Any], api: str = "") -> Call:
         answered = float(entry["time"])
         # The journal stamps an exchange when it ends; its duration gives the arrival.
         arrived = float(entry.get("arrived", answered - float(entry.get("duration_ms") or 0) / 1000))
@@ -49,7 +50,7 @@ class Call:
             headers={k.lower(): str(v) for k, v in (entry.get("request_headers") or {}).items()},
             body=entry.get("request_body") or "", status=entry.get("status"), dropped=bool(entry.get("dropped")),
             response_headers={k.lower(): str(v) for k, v in (entry.get("response_headers") or {}).items()},
-            response_body=entry.get("response_body") or "", fault=entry.get("fault"),
+            response_body=entry.get("response_body") or "", fault=entry.get("fault"), api=api,
         )
 
     @property
@@ -127,8 +128,8 @@ class Logical:
         return f"{self.operation or 'undeclared'} ({self.method} {self.path})"
 
 
-def calls_of(entries: list[dict[str, Any]]) -> list[Call]:
-    return sorted((Call.from_entry(e) for e in entries), key=lambda c: c.seq)
+def calls_of(entries: list[dict[str, Any]], api: str = "") -> list[Call]:
+    return sorted((Call.from_entry(e, api) for e in entries), key=lambda c: c.seq)
 
 
 def logical_requests(calls: list[Call], idempotency_header: str | None = None) -> list[Logical]:
@@ -162,17 +163,21 @@ def logical_requests(calls: list[Call], idempotency_header: str | None = None) -
 
 
 def retry_chains(group: Logical) -> list[list[Call]]:
-    """Runs of consecutive attempts where every attempt but the last failed transiently."""
+    """Runs of consecutive attempts where every attempt but the last went unanswered or was refused.
+
+    Every repeated attempt counts, whatever the answer (a write resent after 409s is retried as
+    surely as one resent after 503s); only a success ends a chain.
+    """
     chains: list[list[Call]] = []
     current: list[Call] = []
     for call in group.calls:
         current.append(call)
-        if not call.transient_failure:
+        if call.ok:
             chains.append(current)
             current = []
     if current:
         chains.append(current)
-    return [chain for chain in chains if len(chain) > 1 or chain[0].transient_failure]
+    return [chain for chain in chains if len(chain) > 1 or not chain[0].ok]
 
 
 def _seconds(value: str | None) -> float | None:

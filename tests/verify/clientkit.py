@@ -12,8 +12,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
-if str(EXAMPLES) not in sys.path:
-    sys.path.insert(0, str(EXAMPLES))
+APPS = Path(__file__).resolve().parent / "apps"  # defective_clients: one small client per defect
+for _folder in (EXAMPLES, APPS):
+    if str(_folder) not in sys.path:
+        sys.path.insert(0, str(_folder))
 
 CLIENTS = {
     "istockist": "istockist_client",

@@ -25,14 +25,15 @@ def verify_client(*args: str, timeout: float = 240) -> subprocess.CompletedProce
 
 def test_a_curl_client_passes_and_ci_gets_junit(tmp_path):
     junit = tmp_path / "verify.xml"
-    done = verify_client("pingnetwork", "--examples", "6", "--seed", "5", "--timeout", "15", "--junit", str(junit),
+    done = verify_client("pingnetwork", "--examples", "2", "--seed", "5", "--timeout", "15", "--junit", str(junit),
                          "--scenario-dir", str(tmp_path), "--", "bash", str(EXAMPLES / "pingnetwork_sessions.sh"))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "probe" in done.stdout and "example   1" in done.stdout
+    assert "probe" in done.stdout and "cover   1" in done.stdout and "example   1" in done.stdout
+    assert "Faults exercised" in done.stdout and "server_error 503 unavailable Retry-After 0" in done.stdout
     assert "PASSED: pingnetwork" in done.stdout
     assert "every request conforms to the contract" in done.stdout
     suite = ET.parse(junit).getroot().find("testsuite")
-    assert suite.get("failures") == "0" and int(suite.get("tests")) == 9
+    assert suite.get("failures") == "0" and int(suite.get("tests")) == 12
     assert not list(tmp_path.glob("*.yaml"))
 
 

@@ -31,12 +31,12 @@ def plggr():
 
 
 def entry(seq, at, method, path, operation, status, *, body=None, headers=None, answer=None, fault=None,
-          dropped=False, took=0.001):
+          dropped=False, took=0.001, said=""):
     return {"seq": seq, "time": at + took, "duration_ms": took * 1000, "method": method, "path": path, "query": {},
             "listener": "api", "operation": operation, "principal": "kauri-roasters",
             "request_headers": {"content-type": "application/json", **(headers or {})},
             "request_body": json.dumps(body) if body is not None else "", "status": None if dropped else status,
-            "dropped": dropped, "response_headers": answer or {}, "response_body": "", "fault": fault}
+            "dropped": dropped, "response_headers": answer or {}, "response_body": said, "fault": fault}
 
 
 def run_of(entries, *, exit_code=0, schedule=NO_FAULTS, fired=(), before=None, after=None, timed_out=False):
@@ -50,7 +50,7 @@ def broken(run, facts):
 
 def test_every_property_is_registered_once_with_a_title():
     names = [p.name for p in PROPERTIES]
-    assert len(names) == len(set(names)) == 9
+    assert len(names) == len(set(names)) == 12
     assert all(p.title for p in PROPERTIES)
 
 
@@ -144,7 +144,7 @@ def test_giving_up_on_temporary_faults(istockist):
     assert "survives-temporary-faults" not in broken(refused, istockist)
     [alone] = [v.message for v in judge(run_of([entry(1, 0.0, "GET", "/v1/products", "listProducts", 200)],
                                                 exit_code=3), istockist)]
-    assert "no fault was injected" in alone
+    assert "no fault injected at all" in alone
 
 
 def test_running_out_of_time(istockist):
@@ -162,3 +162,29 @@ def test_attempts_group_into_logical_requests():
     ])
     groups = logical_requests(calls, "Idempotency-Key")
     assert [len(g.calls) for g in groups] == [2, 1, 1]
+
+
+def test_409s_are_told_apart_by_their_declared_code(istockist):
+    def create(seq, status, code=None, notes="x", key="k1"):
+        said = json.dumps({"error": {"type": "idempotency_error", "code": code}}) if code else ""
+        return entry(seq, seq * 0.5, "POST", "/v1/orders", "createOrder", status, body={**ORDER, "notes": notes},
+                     headers={"idempotency-key": key}, said=said)
+
+    busy = run_of([create(1, 409, "idempotency_in_flight")], exit_code=1)
+    assert "survives-temporary-faults" in broken(busy, istockist)  # transient: retry with the same key
+    [message] = [v.message for v in judge(busy, istockist) if v.property == "survives-temporary-faults"]
+    assert "idempotency_in_flight" in message and "same key" in message
+
+    reused = run_of([create(1, 503), create(2, 409, "idempotency_key_reused", notes="y")], exit_code=1)
+    assert "idempotency-body-kept" in broken(reused, istockist)  # the client's own bug, not a refusal
+    assert "survives-temporary-faults" not in broken(run_of([create(1, 409, "conflict")], exit_code=1), istockist)
+
+
+def test_a_violation_names_its_attempt_and_is_never_repeated(istockist):
+    told = entry(1, 0.0, "GET", "/v1/products", "listProducts", 429, answer={"Retry-After": "2"})
+    early = [entry(i, 0.1 * i, "GET", "/v1/products", "listProducts", 429, answer={"Retry-After": "2"})
+             for i in range(2, 5)]
+    messages = [v.message for v in judge(run_of([told, *early], exit_code=1), istockist)
+                if v.property == "waits-as-told"]
+    assert messages and len(messages) == len(set(messages))
+    assert "(attempt 2 of 4 of listProducts" in messages[0]

@@ -7,7 +7,7 @@ from clientkit import client
 
 
 def test_a_good_function_passes(verify_client):
-    outcome = verify_client(api="istockist", client=client("istockist"), examples=5, seed=3)
+    outcome = verify_client(api="istockist", client=client("istockist"), examples=2, seed=3)
     assert outcome.passed and outcome.runs >= 4
 
 
@@ -29,7 +29,7 @@ def test_a_function_that_fails_without_any_fault_is_reported(verify_client):
     with pytest.raises(pytest.fail.Exception) as failed:
         verify_client(api="pingnetwork", client=broken, examples=3)
     text = str(failed.value)
-    assert "it fails with no fault" in text and "although no fault was injected" in text
+    assert "it fails with no fault" in text and "no fault injected at all" in text
     assert "RuntimeError: cannot even start" in text  # the client's own output
 
 

@@ -30,7 +30,8 @@ BUGGY = [
 
 @pytest.mark.parametrize("api", GOOD)
 def test_good_client_passes(api, tmp_path):
-    outcome = verify_function(api, client(api), examples=8, seed=11, timeout=15, scenario_dir=tmp_path)
+    # the coverage phase tries every declared fault variant first; a few random combinations follow
+    outcome = verify_function(api, client(api), examples=3, seed=11, timeout=15, scenario_dir=tmp_path)
     assert outcome.error is None
     assert outcome.failure is None, outcome.failure and "\n".join(map(str, outcome.failure.violations))
     assert outcome.runs >= 5

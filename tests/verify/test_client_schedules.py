@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from mocks.registry import API_NAMES, load_api
 from mocks.verify.environment import FRIENDLY, client_environment
 from mocks.verify.facts import ApiFacts
-from mocks.verify.schedules import KINDS, Plan, Schedule, ScheduledFault, schedules
+from mocks.verify.schedules import KINDS, RETRY_AFTERS, Plan, Schedule, ScheduledFault, coverage, schedules
 from mocks.verify.traffic import Call
 
 
@@ -94,3 +94,22 @@ def test_the_environment_contract(name):
     assert credentials["principal"] == env["MOCKS_PRINCIPAL"] == api.fixtures.credentials[0].principal.id
     assert json.loads(env["MOCKS_AUTH_HEADERS"]) == credentials["headers"]
     assert set(FRIENDLY[name]) <= set(env), f"missing {set(FRIENDLY[name]) - set(env)}"
+
+
+def test_the_coverage_phase_strikes_every_called_operation_with_every_kind_and_variant():
+    istockist = ApiFacts.of(load_api("istockist"))
+    plan = Plan.build(istockist, probe_calling(istockist, "listCustomers", "listProducts", "createOrder", "payOrder"))
+    faults = [schedule.faults[0] for schedule in coverage(plan)]
+    assert all(len(schedule.faults) == 1 for schedule in coverage(plan))
+    for kind in plan.kinds():
+        for operation in plan.targets(kind):
+            assert any(f.kind == kind and f.operation == operation for f in faults), (kind, operation)
+            wanted = {(v.code, v.retry_after) for v in plan.variants(kind, operation)}
+            shown = {(f.code, f.retry_after) for f in faults if f.kind == kind}
+            assert wanted <= shown, (kind, wanted - shown)
+    declines = {f.code for f in faults if f.kind == "decline"}
+    assert {"card_declined", "insufficient_funds", "processing_error"} <= declines
+    waits = {f.retry_after for f in faults if f.kind == "server_error" and f.code == "unavailable"}
+    assert waits == set(RETRY_AFTERS)
+    line = next(f for f in faults if f.kind == "server_error" and f.retry_after == 0).brief(istockist)
+    assert line.startswith("server_error 503 unavailable Retry-After 0 @")
