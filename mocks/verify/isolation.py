@@ -7,7 +7,7 @@ starts serving). It counts the requests in flight, and it is open only while a r
   been answered and no new one arrived for a moment, so judging reads the run's whole journal
   and state (a request sent just before exit still counts, and so does its effect);
 - then the gate closes: a request that reaches the sandbox after its run was judged (it sat in
-  a socket buffer of a client that is gone) is refused by dropping its connection, before the
+  a socket buffer of a client that is gone) is refused by cutting its connection, before the
   pipeline, so it neither acts on the next run's state nor lands in its journal;
 - a request still running when its run had to be left (the drain ran out of time) is forgotten
   from the journal when it ends, as it belongs to a run that was already judged.
@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 
-from mocks.types import ConnectionDropped, MockRequest, MockResponse
+from mocks.types import MockRequest, MockResponse
 
 DRAIN_SECONDS = 5.0  # longest wait for a run's requests in flight (latency faults are at most 0.5 s)
 QUIET_SECONDS = 0.1  # no new arrival for this long: the client has nothing more on the way
@@ -71,7 +71,7 @@ class RunGate:
     async def handle(self, request: MockRequest) -> MockResponse:
         with self._lock:
             if not self._open:
-                raise ConnectionDropped("a request of a run that has ended")
+                return MockResponse.dropped()  # a request of a run that has ended: its connection is cut
             run = self._run
             self._in_flight += 1
             self._last_arrival = time.monotonic()
