@@ -1,7 +1,11 @@
 """The store protocol: every read-modify-write is one atomic operation of the store.
 
 That is what lets a shared backend keep rate limits, idempotency and lifecycles exact when
-several workers serve one sandbox.
+several workers serve one sandbox. Every piece of state two processes serving one sandbox must
+agree on goes through it: records, keyed values, rate budgets and limit settings, faults and
+their counters, the journal, events. Operations take data (declared changes, `mocks.state.changes`),
+never a Python callable, so a network store can run each as one script or transaction. The
+protocol is synchronous.
 
 Lists read through ordered indexes so that a page costs O(log n + page), never the collection:
 every record has a *position* (its creation order, kept across updates) and belongs to the
@@ -13,9 +17,10 @@ ZCARD, `page` is ZRANGEBYSCORE/ZREVRANGEBYSCORE with LIMIT offset count, `positi
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from typing import Any, NamedTuple, Protocol, TypedDict
 
+from mocks.state.changes import Change, Updated
 from mocks.state.ordered import Slice
 
 
@@ -46,7 +51,12 @@ class Store(Protocol):
     def insert(self, collection: str, key: str, record: Record, index: dict[str, str]) -> None: ...
     def get(self, collection: str, key: str) -> Record | None: ...
     def find(self, collection: str, field: str, value: str) -> Record | None: ...
-    def update(self, collection: str, key: str, change: Callable[[Record], Record]) -> Record | None: ...
+    def update(self, collection: str, key: str, change: Change) -> Updated | None:
+        """Merge `change` into the record's data unless its guard refuses (None: no such record)."""
+
+    def put_first(self, collection: str, where: Slice, key: str, record: Record, index: dict[str, str]) -> Record:
+        """Insert `record` unless `where` already holds a record; the one there afterwards (singletons)."""
+
     def delete(self, collection: str, key: str) -> Record | None: ...
     def scan(self, collection: str) -> list[Record]: ...
     def next_sequence(self, name: str, start: int) -> int: ...
@@ -68,6 +78,10 @@ class Store(Protocol):
     # keyed values with expiry (issued credentials, idempotency keys)
     def put_if_absent(self, space: str, key: str, value: Any, expires_at: float | None, now: float) -> Any: ...
     def read(self, space: str, key: str, now: float) -> Any: ...
+    def complete(self, space: str, key: str, expect: Mapping[str, Any], value: Any,
+                 expires_at: float | None) -> bool:
+        """Compare-and-set: replace the value only if it still holds every field of `expect`."""
+
     def write(self, space: str, key: str, value: Any, expires_at: float | None) -> None: ...
     def remove(self, space: str, key: str) -> None: ...
 
@@ -84,3 +98,4 @@ class Store(Protocol):
     def values(self, space: str) -> list[tuple[str, Any, float | None]]: ...
     def rate_usage(self) -> dict[str, Any]: ...  # {"sliding": {key: [times]}, "fixed": {key: [start, used]}, ...}
     def restore_rate_usage(self, usage: dict[str, Any]) -> None: ...
+
