@@ -1,4 +1,8 @@
-"""The in-memory store: plain dicts behind a lock, one per sandbox process."""
+"""The in-memory store: plain dicts behind a lock, one per sandbox process.
+
+Steering state (limit settings, faults) and history (journal, events, deliveries) are in
+`mocks.state.memory_steering`; this module keeps records, keyed values and rate budgets.
+"""
 
 from __future__ import annotations
 
@@ -9,20 +13,25 @@ from collections.abc import Mapping
 from typing import Any
 
 from mocks.state.changes import Change, Updated
+from mocks.state.memory_steering import MemorySteering
 from mocks.state.ordered import OrderedIndex, Slice
 from mocks.state.protocol import Hit, Outcome, Record
 
 _EPSILON = 1e-6  # seconds: below the clock's meaningful resolution, above float noise
 
 
-class MemoryStore:
+class MemoryStore(MemorySteering):
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._order = OrderedIndex()
+        self._init_steering()
         self.reset()
 
     def reset(self) -> None:
+        """This API's namespace back to empty: records, values, budgets, faults, journal, events,
+        deliveries; limit settings go back to their baseline. Declared field indexes stay."""
         with self._lock:
+            self._reset_steering()
             self._collections: dict[str, dict[str, Record]] = {}
             self._indexes: dict[tuple[str, str], dict[str, str]] = {}
             self._unique: dict[tuple[str, str], dict[str, str]] = {}  # (collection, key) -> its unique values

@@ -5,7 +5,7 @@ several workers serve one sandbox. Every piece of state two processes serving on
 agree on goes through it: records, keyed values, rate budgets and limit settings, faults and
 their counters, the journal, events. Operations take data (declared changes, `mocks.state.changes`),
 never a Python callable, so a network store can run each as one script or transaction. The
-protocol is synchronous.
+protocol is synchronous; the clock's state is the sandbox's (`SandboxState`), not one API's.
 
 Lists read through ordered indexes so that a page costs O(log n + page), never the collection:
 every record has a *position* (its creation order, kept across updates) and belongs to the
@@ -17,10 +17,11 @@ ZCARD, `page` is ZRANGEBYSCORE/ZREVRANGEBYSCORE with LIMIT offset count, `positi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, Protocol, TypedDict
 
-from mocks.state.changes import Change, Updated
+from mocks.clock import ClockMove, ClockState
+from mocks.state.changes import Change, FaultList, LimitSetting, LimitSettings, Strike, Updated
 from mocks.state.ordered import Slice
 
 
@@ -89,7 +90,35 @@ class Store(Protocol):
     def admit(self, hits: list[Hit]) -> tuple[bool, list[Outcome]]: ...
     def release(self, key: str) -> None: ...
 
-    def reset(self) -> None: ...
+    # rate-limit settings: the contract's policies are declared; their settings are state
+    def limit_settings(self) -> LimitSettings: ...
+    def declare_limits(self, defaults: Mapping[str, LimitSetting]) -> LimitSettings:
+        """Settings and baseline for policies not known yet (the first process to start declares)."""
+
+    def set_limits(self, changes: Mapping[str, LimitSetting], *, baseline: bool = False) -> LimitSettings: ...
+    def restore_limits(self) -> LimitSettings: ...
+
+    # faults: specs with their counters; `strike` is their one transition
+    def add_fault(self, spec: Mapping[str, Any], *, seen: int = 0, fired: int = 0) -> int: ...
+    def faults(self) -> FaultList: ...
+    def clear_faults(self, fault_id: int | None = None) -> int: ...
+    def set_fault_counts(self, fault_id: int, seen: int, fired: int) -> bool: ...
+    def strike(self, candidates: Sequence[int]) -> Strike | None:
+        """Walk `candidates` in order: skip one whose `times` is reached; count it seen; skip it while
+        `seen <= after` or when `draw(seed, seen) >= probability`; else count it fired and return it."""
+
+    # history: entries and events are kept as objects here; a shared store keeps them serialized
+    def journal_append(self, entry: Any, keep: int) -> int: ...
+    def journal_read(self, *, since: int = 0, limit: int | None = None, operation: str | None = None,
+                     status: int | None = None, principal: str | None = None) -> list[Any]: ...
+    def journal_clear(self) -> None: ...
+    def publish(self, event: Any, keep: int) -> None: ...
+    def events(self) -> list[Any]: ...
+    def clear_events(self) -> None: ...
+
+    def reset(self) -> None:
+        """This API's namespace: records, values, budgets, faults, journal, events; limits to baseline."""
+
     def snapshot(self) -> dict[str, Any]: ...
 
     # snapshots (mocks/snapshot.py): what the calls above cannot list or set
@@ -99,3 +128,9 @@ class Store(Protocol):
     def rate_usage(self) -> dict[str, Any]: ...  # {"sliding": {key: [times]}, "fixed": {key: [start, used]}, ...}
     def restore_rate_usage(self, usage: dict[str, Any]) -> None: ...
 
+
+class SandboxState(Protocol):
+    """What the APIs of one sandbox share: the mock clock."""
+
+    def clock_state(self) -> ClockState: ...
+    def move_clock(self, move: ClockMove, real_now: float) -> ClockState: ...
