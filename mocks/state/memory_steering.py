@@ -1,4 +1,4 @@
-"""The in-memory store's steering state and history: limit settings, faults, journal, events.
+"""The in-memory store's steering state and history: limit settings, faults, journal, events, deliveries.
 
 A mixin of `MemoryStore` (same lock, same `reset`). Entries and events stay the objects the engine
 made (turned into JSON only when read), so the request path does no serializing.
@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mocks.state.changes import FaultList, FaultState, LimitSetting, LimitSettings, Strike, strike_one
+from mocks.state.queue import Delivery, DeliveryLog
 
 
 class MemorySteering:
@@ -26,6 +27,7 @@ class MemorySteering:
         self._journal_seq = itertools.count(1)
         self._journal: deque[Any] = deque(maxlen=2000)
         self._events: deque[Any] = deque(maxlen=500)
+        self._deliveries = DeliveryLog()
 
     def _reset_steering(self) -> None:
         self._faults: dict[int, list[Any]] = {}  # id -> [spec, seen, fired], in the order they were added
@@ -33,6 +35,7 @@ class MemorySteering:
         self._fault_list: FaultList | None = FaultList(self._fault_version)
         self._journal.clear()
         self._events.clear()
+        self._deliveries.clear()
         if self._limits.settings != self._limit_baseline:
             self._limits = LimitSettings(self._limits.version + 1, dict(self._limit_baseline))
 
@@ -159,3 +162,37 @@ class MemorySteering:
     def clear_events(self) -> None:
         with self._lock:
             self._events.clear()
+
+    # deliveries: a queue with leases (the log does the work; in one process a lease is simply held)
+    def enqueue_delivery(self, delivery: Delivery, capacity: int) -> None:
+        with self._lock:
+            self._deliveries.capacity = capacity
+            self._deliveries.add(delivery)
+
+    def lease_due(self, now: float, worker: str, lease: float, limit: int) -> list[Delivery]:
+        with self._lock:
+            return self._deliveries.lease_due(now, worker, lease, limit)
+
+    def finish_attempt(self, delivery_id: str, worker: str, attempt: dict[str, Any], outcome: str,
+                       next_at: float | None = None) -> bool:
+        with self._lock:
+            return self._deliveries.finish_attempt(delivery_id, worker, attempt, outcome, next_at)
+
+    def release_lease(self, delivery_id: str, worker: str) -> None:
+        with self._lock:
+            self._deliveries.release_lease(delivery_id, worker)
+
+    def next_due(self) -> float | None:
+        return self._deliveries.next_due()
+
+    def deliveries(self) -> list[Delivery]:
+        with self._lock:
+            return list(self._deliveries.kept())
+
+    def delivery_counts(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._deliveries.counts)
+
+    def clear_deliveries(self) -> None:
+        with self._lock:
+            self._deliveries.clear()

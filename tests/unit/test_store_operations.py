@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from mocks.clock import Clock, ClockMove, ClockRangeError, ClockState, LocalClockState
+from mocks.deliveries import Delivery
 from mocks.state import Slice
 from mocks.state.changes import Change, Guard, LimitSetting, draw
 from mocks.state.memory import MemoryStore
@@ -195,3 +196,35 @@ def test_clocks_over_one_state_agree():
     assert b.now() == 500.0 and b.frozen
     b.advance(5)
     assert a.now() == 505.0
+
+
+# deliveries: a queue with leases ------------------------------------------------------------------
+def queued(store: MemoryStore, name: str, due: float) -> Delivery:
+    delivery = Delivery(name, f"http://{name}.test/", b"{}", {}, 0.0, due)
+    store.enqueue_delivery(delivery, capacity=10)
+    return delivery
+
+
+def test_each_due_attempt_is_leased_to_one_worker():
+    store = MemoryStore()
+    queued(store, "a", 1.0), queued(store, "b", 5.0)
+    assert store.next_due() == 1.0
+    assert [d.id for d in store.lease_due(2.0, "w1", 30.0, 10)] == ["a"]
+    assert store.lease_due(2.0, "w2", 30.0, 10) == []  # "a" is w1's; "b" is not due
+    assert not store.finish_attempt("a", "w2", {"number": 1}, "delivered")  # not w2's lease
+    assert store.finish_attempt("a", "w1", {"number": 1}, "retry", next_at=9.0)
+    assert [d.id for d in store.lease_due(9.0, "w2", 30.0, 10)] == ["b", "a"]
+    assert store.finish_attempt("a", "w2", {"number": 2}, "delivered")
+    assert store.delivery_counts()["delivered"] == 1
+    assert [(d.id, len(d.attempts)) for d in store.deliveries()] == [("a", 2), ("b", 0)]
+
+
+def test_a_released_lease_makes_the_attempt_due_again_and_a_reset_empties_the_queue():
+    store = MemoryStore()
+    queued(store, "a", 1.0)
+    assert [d.id for d in store.lease_due(1.0, "w1", 30.0, 10)] == ["a"]
+    store.release_lease("a", "w1")
+    assert [d.id for d in store.lease_due(1.0, "w2", 30.0, 10)] == ["a"]
+    store.reset()
+    assert store.deliveries() == [] and store.next_due() is None
+    assert not store.finish_attempt("a", "w2", {"number": 1}, "delivered")  # cleared meanwhile: nothing to record
