@@ -124,9 +124,10 @@ class Limiter:
         """Count the request; headers for the response, and the concurrency keys to release after it."""
         if not policies:
             return [], []
-        settings = self.store.limit_settings().settings
+        current = self.store.limit_settings()
+        settings = current.settings
         limits = [settings[p.name] for p in policies]
-        if not all(s.enabled for s in limits):  # disabled by another process since `policies` was made
+        if current.some_disabled:  # perhaps by another process since `policies` was made
             policies = [p for p, s in zip(policies, limits) if s.enabled]
             limits = [s for s in limits if s.enabled]
             if not policies:

@@ -51,6 +51,11 @@ class LimitSettings:
 
     version: int = 0
     settings: Mapping[str, LimitSetting] = field(default_factory=dict)
+    some_disabled: bool = False  # kept with the settings: the limiter's per-request fast path
+
+    @classmethod
+    def of(cls, version: int, settings: Mapping[str, LimitSetting]) -> LimitSettings:
+        return cls(version, settings, not all(s.enabled for s in settings.values()))
 
     def get(self, name: str) -> LimitSetting | None:
         return self.settings.get(name)

@@ -37,7 +37,7 @@ class MemorySteering:
         self._events.clear()
         self._deliveries.clear()
         if self._limits.settings != self._limit_baseline:
-            self._limits = LimitSettings(self._limits.version + 1, dict(self._limit_baseline))
+            self._limits = LimitSettings.of(self._limits.version + 1, dict(self._limit_baseline))
 
     # limit settings ------------------------------------------------------------------------------
     def limit_settings(self) -> LimitSettings:
@@ -49,14 +49,14 @@ class MemorySteering:
             new = {name: s for name, s in defaults.items() if name not in self._limits.settings}
             if new:
                 self._limit_baseline.update(new)
-                self._limits = LimitSettings(self._limits.version + 1, {**self._limits.settings, **new})
+                self._limits = LimitSettings.of(self._limits.version + 1, {**self._limits.settings, **new})
             return self._limits
 
     def set_limits(self, changes: Mapping[str, LimitSetting], *, baseline: bool = False) -> LimitSettings:
         """Change some policies' settings; with `baseline`, what `restore_limits` and `reset` go back to."""
         with self._lock:
             if changes:
-                self._limits = LimitSettings(self._limits.version + 1, {**self._limits.settings, **changes})
+                self._limits = LimitSettings.of(self._limits.version + 1, {**self._limits.settings, **changes})
             if baseline:
                 self._limit_baseline = dict(self._limits.settings)
             return self._limits
@@ -64,7 +64,7 @@ class MemorySteering:
     def restore_limits(self) -> LimitSettings:
         with self._lock:
             if self._limits.settings != self._limit_baseline:
-                self._limits = LimitSettings(self._limits.version + 1, dict(self._limit_baseline))
+                self._limits = LimitSettings.of(self._limits.version + 1, dict(self._limit_baseline))
             return self._limits
 
     # faults --------------------------------------------------------------------------------------
