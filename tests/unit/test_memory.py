@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mocks.state import Slice
+from mocks.state.changes import Change, Guard
 from mocks.state.memory import MemoryStore
 from mocks.state.protocol import Hit, Record
 
@@ -48,27 +49,21 @@ def test_update_applies_the_change_and_returns_the_new_record():
     store = MemoryStore()
     store.insert("orders", "o1", record(id="o1", status="open"), {})
 
-    def close(current: Record) -> Record:
-        current["data"]["status"] = "closed"
-        return current
+    close = Change({"status": "closed"})
 
     updated = store.update("orders", "o1", close)
-    assert updated["data"]["status"] == "closed"
+    assert updated.record["data"]["status"] == "closed"
     assert store.get("orders", "o1")["data"]["status"] == "closed"
     assert store.update("orders", "missing", close) is None
 
 
-def test_update_that_raises_leaves_the_record_untouched():
+def test_update_that_its_guard_refuses_leaves_the_record_untouched():
     store = MemoryStore()
     store.insert("orders", "o1", record(id="o1", status="open", lines=[1]), {})
 
-    def half_done(current: Record) -> Record:
-        current["data"]["status"] = "closed"
-        current["data"]["lines"].append(2)
-        raise ValueError("invalid transition")
-
-    with pytest.raises(ValueError):
-        store.update("orders", "o1", half_done)
+    refused = store.update("orders", "o1", Change({"status": "closed", "lines": [1, 2]},
+                                                  Guard("status", frozenset({"paid"}))))
+    assert refused is not None and not refused.applied
     assert store.get("orders", "o1")["data"] == {"id": "o1", "status": "open", "lines": [1]}
 
 
@@ -79,8 +74,11 @@ def test_concurrent_updates_lose_nothing(eager_switching):
 
     def bump() -> None:
         barrier.wait()
-        for _ in range(50):
-            store.update("counters", "c", lambda r: {**r, "data": {"n": r["data"]["n"] + 1}})
+        for _ in range(50):  # compare-and-set: read, then write n + 1 only if n is still what was read
+            while True:
+                n = store.get("counters", "c")["data"]["n"]
+                if store.update("counters", "c", Change({"n": n + 1}, Guard("n", frozenset({n})))).applied:
+                    break
 
     threads = [threading.Thread(target=bump) for _ in range(16)]
     for t in threads:
@@ -290,11 +288,7 @@ def test_an_update_moves_a_record_between_field_slices_and_keeps_its_position():
     for n in range(3):
         store.insert("orders", f"o{n}", scoped("a", status="new"), {})
 
-    def pay(record: Record) -> Record:
-        record["data"]["status"] = "paid"
-        return record
-
-    store.update("orders", "o1", pay)
+    store.update("orders", "o1", Change({"status": "paid"}))
     assert keys_of(store, Slice("a").where("status", "new"), limit=5) == ["o0", "o2"]
     assert keys_of(store, Slice("a").where("status", "paid"), limit=5) == ["o1"]
     assert keys_of(store, Slice("a"), limit=5) == ["o0", "o1", "o2"]
@@ -336,7 +330,7 @@ def test_paging_any_slice_after_any_creates_and_deletes_yields_each_record_once_
                 store.delete("orders", key)
                 del model[key]
             else:
-                store.update("orders", key, lambda r: {**r, "data": {**r["data"], "status": "paid"}})
+                store.update("orders", key, Change({"status": "paid"}))
                 model[key] = (model[key][0], "paid")
     for where, wanted in [(Slice.everywhere(), lambda s, v: True), (Slice("a"), lambda s, v: s == "a"),
                           (Slice(None), lambda s, v: s is None),
