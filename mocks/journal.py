@@ -92,8 +92,9 @@ class Journal:
 
     def forget(self, request: MockRequest) -> None:
         """Drop the entry of one exchange (client verification: a request of a run already judged)."""
-        with self._lock:
-            self._entries = deque((e for e in self._entries if e.request is not request), maxlen=self._entries.maxlen)
+        for entry in self.store.journal_read(since=0):
+            if entry.request is request:
+                self.store.journal_forget(entry.seq)
 
     def clear(self) -> None:
         self.store.journal_clear()

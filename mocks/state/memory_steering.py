@@ -147,6 +147,10 @@ class MemorySteering:
         with self._lock:
             self._journal.clear()
 
+    def journal_forget(self, seq: int) -> None:
+        with self._lock:
+            self._journal = deque((e for e in self._journal if e.seq != seq), maxlen=self._journal.maxlen)
+
     # events --------------------------------------------------------------------------------------
     def publish(self, event: Any, keep: int) -> None:
         """Keep `event` in the history of the last `keep` events."""

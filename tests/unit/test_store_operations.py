@@ -168,6 +168,16 @@ def test_the_journal_is_bounded_numbered_and_filtered():
     assert store.journal_append(Entry("op", 200), keep=3) == 6  # numbers keep counting after a clear
 
 
+def test_one_journal_entry_can_be_forgotten_by_its_number():
+    store = MemoryStore()
+    for n in range(3):
+        store.journal_append(Entry("op", 200 + n), keep=10)
+    store.journal_forget(2)
+    assert [e.seq for e in store.journal_read()] == [1, 3]
+    store.journal_forget(99)  # an entry already gone: nothing happens
+    assert [e.seq for e in store.journal_read()] == [1, 3]
+
+
 def test_events_keep_a_bounded_history_until_reset():
     store = MemoryStore()
     for n in range(4):
