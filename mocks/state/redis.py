@@ -3,7 +3,9 @@
 Not wired to `mocks serve` yet (issue 12): faults, the clock, the journal and events must go
 through the store first. What is here holds the same contract as `MemoryStore`
 (`tests/unit/test_memory.py` runs against both): resources with their ordered indexes, sequences,
-keyed values with expiry on the mock clock, and rate-limit admission.
+keyed values with expiry on the mock clock, and rate-limit admission. Of the operations the state
+boundary (issue 11) adds, those taking plain data are here too: `put_first`, `complete`, and
+`update_declared` (a merge with a guard: what `update(Change)` will call).
 
 Every read-modify-write is one Lua script (`mocks.state.redis_scripts`) or a WATCHed MULTI/EXEC,
 never a read then a write. Every key of one namespace and API carries the hash tag
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import redis
@@ -30,7 +32,7 @@ from mocks.state.ordered import Slice, indexed_value
 from mocks.state.protocol import Hit, Outcome, Record
 
 _EPSILON = 1e-6  # as MemoryStore: an admission exactly one window old has left
-_UPDATE_RETRIES = 1000  # a WATCHed update retries while other writers change the collection
+_RETRIES = 1000  # a WATCHed transaction runs again while other writers change what it watches
 
 
 def connect(url: str) -> redis.Redis:
@@ -58,7 +60,7 @@ class RedisStore:
         register = self.client.register_script
         self._insert, self._place, self._delete = register(lua.INSERT), register(lua.PLACE), register(lua.DELETE)
         self._find, self._put_if_absent = register(lua.FIND), register(lua.PUT_IF_ABSENT)
-        self._admit = register(lua.ADMIT)
+        self._admit, self._put_first = register(lua.ADMIT), register(lua.PUT_FIRST)
 
     # keys ----------------------------------------------------------------------------------
     def _key(self, *parts: str) -> str:
@@ -82,11 +84,14 @@ class RedisStore:
 
     # resources -----------------------------------------------------------------------------
     def insert(self, collection: str, key: str, record: Record, index: dict[str, str]) -> None:
+        keys, args = self._insert_call(collection, key, record, index)
+        self._insert(keys=keys, args=args)
+
+    def _insert_call(self, collection: str, key: str, record: Record, index: dict[str, str]) -> tuple[list, list]:
         uniq = {self._key("uniq", collection, field): value for field, value in index.items()}
         pairs = [part for name, value in uniq.items() for part in (value, name)]
-        self._insert(keys=[*self._place_keys(collection), self._key("rec", collection), self._key("keyidx", collection)],
-                     args=[key, collection, self._slices_of(collection, record), json.dumps(record),
-                           json.dumps(uniq), *pairs])
+        return ([*self._place_keys(collection), self._key("rec", collection), self._key("keyidx", collection)],
+                [key, collection, self._slices_of(collection, record), json.dumps(record), json.dumps(uniq), *pairs])
 
     def get(self, collection: str, key: str) -> Record | None:
         found = self.client.hget(self._key("rec", collection), key)
@@ -97,26 +102,63 @@ class RedisStore:
         return None if found is None else json.loads(found)
 
     def update(self, collection: str, key: str, change: Callable[[Record], Record]) -> Record | None:
-        """Apply `change` to the stored record: WATCH, read, change, write in MULTI/EXEC; again if
-        another writer changed the collection in between (so no update is ever lost)."""
+        """Apply `change` to the stored record (None: no such record); a change that raises writes nothing."""
+        found = self._rewrite(collection, key, lambda current: (change(current), None))
+        return None if found is None else found[0]
+
+    def update_declared(self, collection: str, key: str, merge: Mapping[str, Any], guard: tuple[str, Any] | None = None,
+                        ) -> tuple[Record, Record, bool] | None:
+        """The state boundary's declared change (issue 11): merge `merge` into the record's data unless
+        `guard` = (field, allowed values) refuses; (after, before, applied), None: no such record."""
+        def merged(current: Record) -> tuple[Record | None, Record]:
+            if guard is not None and current["data"].get(guard[0]) not in guard[1]:
+                return None, current
+            return {**current, "data": {**current["data"], **merge}}, current
+
+        found = self._rewrite(collection, key, merged)
+        if found is None:
+            return None
+        after, before = found
+        return (before, before, False) if after is None else (after, before, True)
+
+    def _rewrite(self, collection: str, key: str, change: Callable[[Record], tuple[Record | None, Any]]) -> Any:
+        """Read the record, write what `change` makes of it (None: nothing): (written, other) or None."""
         records = self._key("rec", collection)
-        for _ in range(_UPDATE_RETRIES):
+
+        def body(pipe: Any) -> Any:
+            current = pipe.hget(records, key)
+            if current is None:
+                return None
+            updated, other = change(json.loads(current))
+            if updated is not None:
+                pipe.multi()
+                self._place(keys=[*self._place_keys(collection), records],
+                            args=[key, collection, self._slices_of(collection, updated), json.dumps(updated)],
+                            client=pipe)
+            return updated, other
+
+        return self._transaction(records, body)
+
+    def _transaction(self, watched: str, body: Callable[[Any], Any]) -> Any:
+        """Run `body` on a pipeline WATCHing `watched`: it reads, then queues its writes after
+        `pipe.multi()` (or writes nothing); run again if another writer changed `watched` before EXEC."""
+        for _ in range(_RETRIES):
             with self.client.pipeline(transaction=True) as pipe:
                 try:
-                    pipe.watch(records)
-                    current = pipe.hget(records, key)
-                    if current is None:
-                        return None
-                    updated = change(json.loads(current))
-                    pipe.multi()
-                    self._place(keys=[*self._place_keys(collection), records],
-                                args=[key, collection, self._slices_of(collection, updated), json.dumps(updated)],
-                                client=pipe)
-                    pipe.execute()
-                    return updated
+                    pipe.watch(watched)
+                    result = body(pipe)
+                    if pipe.explicit_transaction:
+                        pipe.execute()
+                    return result
                 except redis.WatchError:
                     continue
-        raise RuntimeError(f"update of {collection}/{key} lost {_UPDATE_RETRIES} races in a row")
+        raise RuntimeError(f"a write to {watched} lost {_RETRIES} races in a row")
+
+    def put_first(self, collection: str, where: Slice, key: str, record: Record, index: dict[str, str]) -> Record:
+        """Insert `record` unless `where` already holds a record; the record there afterwards (singletons)."""
+        keys, args = self._insert_call(collection, key, record, index)
+        found = self._put_first(keys=[*keys, self._slice_key(collection, where)], args=args)
+        return record if found is None else json.loads(found)
 
     def delete(self, collection: str, key: str) -> Record | None:
         found = self._delete(keys=[self._key("pos", collection), self._key("mem", collection),
@@ -176,6 +218,21 @@ class RedisStore:
             return None
         value, expires_at = json.loads(found)
         return None if expires_at is not None and expires_at <= now else value
+
+    def complete(self, space: str, key: str, expect: Mapping[str, Any], value: Any, expires_at: float | None) -> bool:
+        """Compare-and-set (WATCH, MULTI/EXEC): replace the value only if it still holds every field of `expect`."""
+        name = self._key("val", space)
+
+        def body(pipe: Any) -> bool:
+            current = pipe.hget(name, key)
+            held = None if current is None else json.loads(current)[0]
+            if not isinstance(held, dict) or any(held.get(f) != wanted for f, wanted in expect.items()):
+                return False
+            pipe.multi()
+            pipe.hset(name, key, json.dumps([value, expires_at]))
+            return True
+
+        return self._transaction(name, body)
 
     def write(self, space: str, key: str, value: Any, expires_at: float | None) -> None:
         self.client.hset(self._key("val", space), key, json.dumps([value, expires_at]))

@@ -28,12 +28,22 @@ end
 
 # KEYS: pos, next, mem, colls, rec, keyidx; ARGV: key, collection, slices, record JSON, index JSON
 # ({uniq key: value}) and then the uniq keys' names again as pairs value, uniq key
-INSERT = _PLACE + """
+_INSERT = """
 redis.call('HSET', KEYS[5], ARGV[1], ARGV[4])
 redis.call('HSET', KEYS[6], ARGV[1], ARGV[5])
 for i = 6, #ARGV, 2 do redis.call('HSET', ARGV[i + 1], ARGV[i], ARGV[1]) end
 place(ARGV[1], ARGV[2], ARGV[3])
 """
+INSERT = _PLACE + _INSERT
+
+# INSERT unless the slice (KEYS[7]) holds a record already: then that record's JSON, and nothing written.
+PUT_FIRST = _PLACE + """
+local first = redis.call('ZRANGE', KEYS[7], 0, 0)
+if first[1] then
+  local found = redis.call('HGET', KEYS[5], first[1])
+  if found then return found end
+end
+""" + _INSERT
 
 # Re-slot a record (an update, or a field indexed after records exist). KEYS as INSERT's first four, then rec.
 # ARGV: key, collection, slices, record JSON ("" = keep the stored one, if any)

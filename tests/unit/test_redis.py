@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import pytest
@@ -171,3 +172,67 @@ def test_an_update_against_a_concurrent_writer_retries_and_loses_nothing(stores)
 
     assert first.update("counters", "c", bump_and_interfere)["data"]["n"] == 11
     assert second.get("counters", "c")["data"]["n"] == 11
+
+
+# the state boundary's operations (issue 11) that take plain data: put_first, complete, declared updates
+def test_a_declared_update_merges_unless_its_guard_refuses(stores):
+    store = stores(namespace())
+    store.index_field("orders", "status")
+    store.insert("orders", "o1", record(id="o1", status="open", lines=[1], total=0.1), {})
+
+    refused = store.update_declared("orders", "o1", {"status": "closed", "lines": [1, 2]}, ("status", {"paid"}))
+    assert refused == (record(id="o1", status="open", lines=[1], total=0.1),) * 2 + (False,)
+    after, before, applied = store.update_declared("orders", "o1", {"status": "paid", "note": []},
+                                                   ("status", {"open", "new"}))
+    assert applied and before["data"]["status"] == "open"
+    assert store.get("orders", "o1") == after == record(id="o1", status="paid", lines=[1], total=0.1, note=[])
+    assert [k for _, k in store.page("orders", Slice("t1").where("status", "paid"), limit=5)] == ["o1"]
+    assert store.count("orders", Slice("t1").where("status", "open")) == 0
+    assert store.update_declared("orders", "nope", {"status": "paid"}) is None
+
+
+def test_racing_declared_updates_through_one_guard_apply_once(stores):
+    ns = namespace()
+    store = stores(ns)
+    store.insert("orders", "o1", record(id="o1", status="open"), {})
+    racers = [stores(ns) for _ in range(8)]
+    results: list[bool] = []
+
+    def close(racer: RedisStore) -> None:
+        results.append(racer.update_declared("orders", "o1", {"status": "closed"}, ("status", {"open"}))[2])
+
+    threads = [threading.Thread(target=close, args=(racer,)) for racer in racers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [False] * 7 + [True]
+
+
+def test_put_first_keeps_the_first_record_of_a_slice_under_a_race(stores):
+    ns = namespace()
+    racers = [stores(ns) for _ in range(10)]
+    kept: list[dict] = []
+
+    def put(n: int) -> None:
+        kept.append(racers[n].put_first("carts", Slice("t1"), f"c{n}", record(id=f"c{n}"), {"owner": "p1"}))
+
+    threads = [threading.Thread(target=put, args=(n,)) for n in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({r["data"]["id"] for r in kept}) == 1
+    assert racers[0].count("carts", Slice("t1")) == 1
+    assert racers[0].find("carts", "owner", "p1") == kept[0]
+    assert racers[0].put_first("carts", Slice("t2"), "c9", record("t2", id="c9"), {}) == record("t2", id="c9")
+
+
+def test_complete_replaces_a_value_only_while_it_holds_what_is_expected(stores):
+    store = stores(namespace())
+    store.put_if_absent("idem", "k", {"state": "running", "fingerprint": "f1"}, 100.0, now=0.0)
+    assert not store.complete("idem", "k", {"state": "running", "fingerprint": "f2"}, {"state": "done"}, 100.0)
+    assert not store.complete("idem", "missing", {"state": "running"}, {"state": "done"}, 100.0)
+    assert store.complete("idem", "k", {"state": "running", "fingerprint": "f1"}, {"state": "done"}, 200.0)
+    assert store.read("idem", "k", now=150.0) == {"state": "done"}
+    assert not store.complete("idem", "k", {"state": "running"}, {"state": "again"}, 200.0)
