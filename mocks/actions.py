@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from mocks.exchange import Exchange, Result
 from mocks.listing import Filter, compile_list
 from mocks.resources import ResourceType
+from mocks.state.changes import Change, Guard
 from mocks.templates import compile_template
 from mocks.types import MockError
 
@@ -160,19 +161,15 @@ def _update(api: Api, operation: Operation, spec: dict[str, Any], to: str | None
         if life and life.field in changes:
             life.check(found["data"].get(life.field), changes[life.field])  # a conflict outranks a decline
         _magic(exchange)
-        before: dict[str, Any] = {}
-
-        def change(record):
-            before.update(record["data"])
-            if life and life.field in changes:
-                life.check(record["data"].get(life.field), changes[life.field])
-            record["data"].update(changes)
-            resource.stamp(record["data"], exchange.now, created=False)
-            return record
-
-        record = api.store.update(resource.name, resource.key(found["data"]), change)
-        if record is None:
+        guarded = life is not None and life.field in changes
+        change = Change({**changes, **resource.stamps(exchange.now, created=False)},
+                        Guard(life.field, life.sources(changes[life.field])) if guarded else None)
+        updated = api.store.update(resource.name, resource.key(found["data"]), change)
+        if updated is None:
             raise MockError("not_found", f"{resource.name} was deleted")
+        if not updated.applied:  # the state moved since the check above: judged again, as it is now
+            life.check(updated.record["data"].get(life.field), changes[life.field])
+        record, before = updated.record, updated.before["data"]
         api.emit(resource, "updated", record, exchange)
         if life and before.get(life.field) != record["data"].get(life.field):
             api.emit(resource, "status-changed", record, exchange)

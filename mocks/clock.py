@@ -1,11 +1,19 @@
-"""One clock for everything time-based: real time by default, frozen, set or advanced on demand."""
+"""One clock for everything time-based: real time by default, frozen, set or advanced on demand.
+
+The clock's state (an offset from real time, or the moment it is frozen at) is the sandbox's: every
+API's `Clock` reads it from one `SandboxState` and moves it by a named `ClockMove`, which a shared
+state applies atomically (an advance reads and writes in one step).
+"""
 
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 # The moments a timestamp can be written for (ISO years 1970-9999): a clock outside them could not
 # answer a single request, so it refuses to go there.
@@ -18,58 +26,103 @@ class ClockRangeError(ValueError):
     """A moment the clock cannot be set to."""
 
 
+@dataclass(frozen=True, slots=True)
+class ClockState:
+    offset: float = 0.0  # seconds added to real time
+    frozen_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClockMove:
+    kind: str  # freeze | unfreeze | set | advance | reset
+    value: float | None = None  # freeze: at (None: now); set: at; advance: seconds
+
+
+def check(at: float) -> None:
+    if not (math.isfinite(at) and EARLIEST <= at <= LATEST):
+        raise ClockRangeError(f"the clock can be set to unix seconds {RANGE}, not {at}")
+
+
+def moved(state: ClockState, move: ClockMove, real_now: float) -> ClockState:
+    """`state` after `move`, with real time at `real_now` (pure: every store applies it the same)."""
+    now = state.frozen_at if state.frozen_at is not None else real_now + state.offset
+    if move.kind == "freeze":
+        return ClockState(state.offset, now if move.value is None else move.value)
+    if move.kind == "unfreeze":
+        return state if state.frozen_at is None else ClockState(state.frozen_at - real_now, None)
+    if move.kind == "reset":
+        return ClockState()
+    if move.kind == "advance":
+        seconds = move.value
+        if seconds is None or not (math.isfinite(seconds) and seconds >= 0):
+            raise ClockRangeError(f"the clock advances by a finite number of seconds >= 0, not {seconds}")
+        at = now + seconds
+    elif move.kind == "set" and move.value is not None:
+        at = move.value
+    else:
+        raise ValueError(f"unknown clock move {move!r}")
+    check(at)
+    return ClockState(state.offset, at) if state.frozen_at is not None else ClockState(at - real_now, None)
+
+
+class LocalClockState:
+    """The sandbox state of one process (the in-memory `SandboxState`)."""
+
+    def __init__(self) -> None:
+        self._state = ClockState()
+        self._lock = threading.Lock()
+
+    def clock_state(self) -> ClockState:
+        return self._state
+
+    def move_clock(self, move: ClockMove, real_now: float) -> ClockState:
+        with self._lock:
+            self._state = moved(self._state, move, real_now)
+            return self._state
+
+
 class Clock:
-    def __init__(self, *, source=time.time) -> None:
+    """A view of the sandbox's clock state; `listeners` are told (in this process) after every move."""
+
+    def __init__(self, *, source=time.time, state: Any = None) -> None:
         self._source = source
-        self._offset = 0.0
-        self._frozen_at: float | None = None
+        self.state = state if state is not None else LocalClockState()
+        self._read = self.state.clock_state
         self.listeners: list[Callable[[], None]] = []  # told after every move (e.g. to wake the delivery worker)
 
-    def _moved(self) -> None:
-        for listener in self.listeners:
-            listener()
+    def _move(self, kind: str, value: float | None = None) -> None:
+        before = self.state.clock_state()
+        after = self.state.move_clock(ClockMove(kind, value), self._source())
+        if after != before or kind != "unfreeze":
+            for listener in self.listeners:
+                listener()
 
     def now(self) -> float:
-        if self._frozen_at is not None:
-            return self._frozen_at
-        return self._source() + self._offset
+        state = self._read()
+        if state.frozen_at is not None:
+            return state.frozen_at
+        return self._source() + state.offset
 
     @property
     def frozen(self) -> bool:
-        return self._frozen_at is not None
+        return self.state.clock_state().frozen_at is not None
 
     def freeze(self, at: float | None = None) -> None:
-        self._frozen_at = self.now() if at is None else at
-        self._moved()
+        self._move("freeze", at)
 
     def unfreeze(self) -> None:
-        if self._frozen_at is not None:
-            self._offset = self._frozen_at - self._source()
-            self._frozen_at = None
-            self._moved()
+        self._move("unfreeze")
 
-    @staticmethod
-    def check(at: float) -> None:
-        if not (math.isfinite(at) and EARLIEST <= at <= LATEST):
-            raise ClockRangeError(f"the clock can be set to unix seconds {RANGE}, not {at}")
+    check = staticmethod(check)
 
     def set(self, at: float) -> None:
-        self.check(at)
-        if self._frozen_at is not None:
-            self._frozen_at = at
-        else:
-            self._offset = at - self._source()
-        self._moved()
+        self._move("set", at)
 
     def advance(self, seconds: float) -> None:
-        if not (math.isfinite(seconds) and seconds >= 0):
-            raise ClockRangeError(f"the clock advances by a finite number of seconds >= 0, not {seconds}")
-        self.set(self.now() + seconds)
+        self._move("advance", seconds)
 
     def reset(self) -> None:
-        self._offset = 0.0
-        self._frozen_at = None
-        self._moved()
+        self._move("reset")
 
     def iso(self) -> str:
         return iso_timestamp(self.now())

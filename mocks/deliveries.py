@@ -1,18 +1,21 @@
-"""The delivery log: every outgoing webhook delivery and its attempts, bounded in entries.
+"""Webhook deliveries: the retry policy, and the API's deliveries as a view over its store's queue.
 
-A long-running sandbox sends without end, so the log keeps at most `capacity` deliveries. When it is
-full, the oldest *completed* delivery (delivered or failed) leaves first; a pending one is evicted only
-when every kept delivery is still pending. What left is still counted, so `/__mock/deliveries` can say
-how many were ever queued, delivered, failed and evicted.
+The queue itself (a bounded log with lifetime counts, due times and leases) is a store operation
+set; its in-memory side is `mocks.state.queue.DeliveryLog`.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-DEFAULT_CAPACITY = 1000  # deliveries kept; each holds its body and at most max-attempts attempts
+from mocks.state.queue import DEFAULT_CAPACITY, Delivery, DeliveryLog
+
+if TYPE_CHECKING:
+    from mocks.state.protocol import Store
+
+__all__ = ["DEFAULT_CAPACITY", "Delivery", "DeliveryLog", "RetryPolicy", "StoredDeliveries"]
 
 
 @dataclass(slots=True)
@@ -37,80 +40,40 @@ class RetryPolicy:
         return sum(self.delay(n) for n in range(1, self.max_attempts))
 
 
-@dataclass(slots=True)
-class Delivery:
-    id: str
-    url: str
-    body: bytes
-    headers: dict[str, str]
-    created_at: float
-    next_at: float
-    event_id: str | None = None
-    event_type: str | None = None
-    source: str = ""
-    state: str = "pending"  # pending | delivered | failed
-    attempts: list[dict[str, Any]] = field(default_factory=list)
+class StoredDeliveries:
+    """One API's deliveries, through its store's queue operations (what the dispatcher and worker use)."""
 
-    @property
-    def pending(self) -> bool:
-        return self.state == "pending"
-
-    def describe(self) -> dict[str, Any]:
-        return {"id": self.id, "url": self.url, "state": self.state, "event_id": self.event_id,
-                "event_type": self.event_type, "source": self.source, "created_at": self.created_at,
-                "next_attempt_at": self.next_at if self.pending else None,
-                "attempts": self.attempts, "headers": self.headers,
-                "body": self.body.decode("utf-8", "replace")}
-
-
-class DeliveryLog:
-    """Deliveries in the order they were queued, at most `capacity` of them, with lifetime counts."""
-
-    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
-        if capacity < 1:
-            raise ValueError("the delivery log must keep at least one delivery")
+    def __init__(self, store: Store, capacity: int = DEFAULT_CAPACITY) -> None:
+        self.store = store
         self.capacity = capacity
-        self.clear()
-
-    def clear(self) -> None:
-        self._kept: OrderedDict[str, Delivery] = OrderedDict()
-        self._completed: OrderedDict[str, None] = OrderedDict()  # kept deliveries that are done, oldest first
-        self.counts = {"queued": 0, "delivered": 0, "failed": 0, "evicted": 0, "evicted_pending": 0}
 
     def add(self, delivery: Delivery) -> None:
-        self._kept[delivery.id] = delivery
-        self.counts["queued"] += 1
-        while len(self._kept) > self.capacity:
-            self._evict()
+        self.store.enqueue_delivery(delivery, self.capacity)
 
-    def _evict(self) -> None:
-        if self._completed:
-            key, _ = self._completed.popitem(last=False)
-            del self._kept[key]
-        else:
-            _, oldest = self._kept.popitem(last=False)
-            oldest.state = "evicted"  # it will not be attempted again
-            self.counts["evicted_pending"] += 1
-        self.counts["evicted"] += 1
+    def lease_due(self, now: float, worker: str, lease: float, limit: int) -> Sequence[Delivery]:
+        return self.store.lease_due(now, worker, lease, limit)
 
-    def finished(self, delivery: Delivery, state: str) -> None:
-        """`delivery` is done (delivered or failed): counted, and first in line to leave the log."""
-        if not self.holds(delivery):
-            return  # evicted or cleared while its attempt was under way: no longer this log's to count
-        delivery.state = state
-        self.counts[state] += 1
-        self._completed[delivery.id] = None
+    def finish_attempt(self, delivery_id: str, worker: str, attempt: dict[str, Any], outcome: str,
+                       next_at: float | None = None) -> bool:
+        return self.store.finish_attempt(delivery_id, worker, attempt, outcome, next_at)
 
-    def holds(self, delivery: Delivery) -> bool:
-        return self._kept.get(delivery.id) is delivery
+    def release_lease(self, delivery_id: str, worker: str) -> None:
+        self.store.release_lease(delivery_id, worker)
 
-    def __len__(self) -> int:
-        return len(self._kept)
+    def next_due(self) -> float | None:
+        return self.store.next_due()
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return self.store.delivery_counts()
 
     def describe(self) -> list[dict[str, Any]]:
-        return [d.describe() for d in self._kept.values()]
+        return [d.describe() for d in self.store.deliveries()]
 
     def summary(self) -> dict[str, Any]:
-        c = self.counts
+        c = self.store.delivery_counts()
         pending = c["queued"] - c["delivered"] - c["failed"] - c["evicted_pending"]
-        return {**self.counts, "pending": pending, "kept": len(self._kept), "capacity": self.capacity}
+        return {**c, "pending": pending, "kept": len(self.store.deliveries()), "capacity": self.capacity}
+
+    def clear(self) -> None:
+        self.store.clear_deliveries()

@@ -6,20 +6,22 @@
   woken early when a delivery is queued or the mock clock moves (frozen, set, advanced, reset).
 - **Never dies of one delivery.** Any error of an attempt is that attempt's failure, recorded and
   retried by the policy; should the scheduler itself fail, the crash is logged and it starts again.
+- **Takes work from the store's queue.** Due attempts are leased (`lease_due`), so two workers serving
+  one sandbox never make the same attempt; each is recorded with `finish_attempt`, and one stopped
+  before it started is given back (`release_lease`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
-import itertools
 import logging
+import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from mocks.deliveries import Delivery, DeliveryLog, RetryPolicy
+from mocks.deliveries import Delivery, RetryPolicy
 
 if TYPE_CHECKING:
     import httpx
@@ -30,6 +32,8 @@ log = logging.getLogger("mocks.webhooks")
 LANE_WIDTH = 4  # attempts in flight per receiver
 MAX_SLEEP = 30.0  # seconds: a safety net only; every change that can make a delivery due wakes the worker
 RESTART_PAUSE = 0.1  # seconds before a crashed scheduler starts again, so a persistent fault cannot spin
+LEASE = 300.0  # seconds of real time a shared store lets one worker hold an attempt
+BATCH = 1000  # attempts leased at one look
 
 
 def receiver_of(url: str) -> str:
@@ -42,17 +46,15 @@ def receiver_of(url: str) -> str:
 
 
 class DeliveryWorker:
-    def __init__(self, deliveries: DeliveryLog, clock: Clock, retry: RetryPolicy,
+    def __init__(self, deliveries: Any, clock: Clock, retry: RetryPolicy,
                  client: Callable[[], httpx.AsyncClient]) -> None:
-        self.log = deliveries
+        self.log = deliveries  # the queue: a DeliveryLog, or the store's (deliveries.StoredDeliveries)
         self.clock = clock
         self.retry = retry
+        self.name = f"worker-{uuid.uuid4().hex[:12]}"  # whose leases these are
         self._client = client
-        self._due: list[tuple[float, int, Delivery]] = []  # a heap by due time on the mock clock
-        self._tiebreak = itertools.count()
         self._lanes: dict[str, tuple[asyncio.Semaphore, int]] = {}  # receiver -> (lane, attempts using it)
         self._attempts: set[asyncio.Task] = set()
-        self._in_flight: set[str] = set()  # ids of deliveries with an attempt started or waiting in a lane
         self._task: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
@@ -62,16 +64,16 @@ class DeliveryWorker:
     @property
     def idle(self) -> bool:
         """Nothing due and nothing in flight."""
-        return not self._due and not self._attempts
+        return self.log.next_due() is None and not self._attempts
 
     # scheduling ----------------------------------------------------------------------------------
-    def schedule(self, delivery: Delivery) -> None:
-        heapq.heappush(self._due, (delivery.next_at, next(self._tiebreak), delivery))
+    def schedule(self, delivery: Delivery | None = None) -> None:
+        """`delivery` was queued (or something else became due): make sure the worker looks."""
         self.ensure_running()
         self.poke()
 
     def clear(self) -> None:
-        self._due.clear()  # attempts in flight finish, but the log no longer holds their deliveries
+        """The queue was cleared: attempts in flight finish, but their deliveries are no longer kept."""
 
     def poke(self) -> None:
         """Wake the worker to look at the due times again; safe from any thread."""
@@ -123,23 +125,20 @@ class DeliveryWorker:
         while True:
             self._wake.clear()  # before looking: a poke while we look makes the wait below return at once
             now = self.clock.now()
-            while self._due and self._due[0][0] <= now:
-                due_at, _, delivery = heapq.heappop(self._due)
-                if (delivery.pending and delivery.next_at == due_at and delivery.id not in self._in_flight
-                        and self.log.holds(delivery)):
-                    self._start(client, delivery)
+            for delivery in self.log.lease_due(now, self.name, LEASE, BATCH):
+                self._start(client, delivery)
             await self._sleep(now)
 
     async def _sleep(self, now: float) -> None:
         assert self._wake is not None
         wait = MAX_SLEEP
-        if self._due and not self.clock.frozen:  # a frozen clock moves only by an admin call, which pokes
-            wait = min(max(self._due[0][0] - now, 0.0), MAX_SLEEP)
+        due = self.log.next_due()
+        if due is not None and not self.clock.frozen:  # a frozen clock moves only by an admin call, which pokes
+            wait = min(max(due - now, 0.0), MAX_SLEEP)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), wait)
 
     def _start(self, client: httpx.AsyncClient, delivery: Delivery) -> None:
-        self._in_flight.add(delivery.id)
         task = asyncio.get_running_loop().create_task(self._in_lane(client, delivery))
         self._attempts.add(task)
         task.add_done_callback(self._attempts.discard)
@@ -152,10 +151,9 @@ class DeliveryWorker:
             async with lane:
                 await self._attempt(client, delivery)
         except asyncio.CancelledError:  # stopped: the delivery is due again when a worker next runs
-            heapq.heappush(self._due, (delivery.next_at, next(self._tiebreak), delivery))
+            self.log.release_lease(delivery.id, self.name)
             raise
         finally:
-            self._in_flight.discard(delivery.id)
             lane, users = self._lanes[receiver]
             if users <= 1:
                 del self._lanes[receiver]
@@ -173,13 +171,11 @@ class DeliveryWorker:
         except Exception as exc:  # noqa: BLE001 - any error of one attempt (OverflowError for port 99999, ...) is its failure
             attempt["error"] = f"{type(exc).__name__}: {exc}"
             ok = False
-        if not self.log.holds(delivery):
-            return  # evicted or cleared meanwhile
-        delivery.attempts.append(attempt)
+        number = attempt["number"]
         if ok:
-            self.log.finished(delivery, "delivered")
-        elif len(delivery.attempts) >= self.retry.max_attempts:
-            self.log.finished(delivery, "failed")
-        else:
-            delivery.next_at = self.clock.now() + self.retry.delay(len(delivery.attempts))
-            self.schedule(delivery)
+            self.log.finish_attempt(delivery.id, self.name, attempt, "delivered")
+        elif number >= self.retry.max_attempts:
+            self.log.finish_attempt(delivery.id, self.name, attempt, "failed")
+        elif self.log.finish_attempt(delivery.id, self.name, attempt, "retry",
+                                     self.clock.now() + self.retry.delay(number)):
+            self.poke()  # a new due time: the scheduler looks again

@@ -78,9 +78,9 @@ class Api:
                           for name, spec in (contract.extension("resources") or {}).items()}
         self.auth = Authenticator(contract, fixtures, store)
         self.limiter = Limiter(contract, store)
-        self.faults = FaultBook()
-        self.journal = Journal(journal_size)
-        self.events = EventBus()
+        self.faults = FaultBook(store)
+        self.journal = Journal(journal_size, store)
+        self.events = EventBus(store=store)
         tenancy = contract.extension("tenancy") or {}
         self.scope_source: dict[str, str] = tenancy.get("scope") or {"in": "principal"}
         self.scope_mismatch: str = tenancy.get("mismatch", "forbidden")

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mocks.state.protocol import Store
 
 
 @dataclass(slots=True)
@@ -24,14 +27,39 @@ class Event:
                 "principal": self.principal, "timestamp": self.timestamp, "data": self.data}
 
 
+class History:
+    """The bus's recent events, as the store keeps them (iterate, count, clear)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def __iter__(self) -> Iterator[Event]:
+        return iter(self.store.events())
+
+    def __len__(self) -> int:
+        return len(self.store.events())
+
+    def clear(self) -> None:
+        self.store.clear_events()
+
+
 class EventBus:
-    def __init__(self, history: int = 500) -> None:
+    """Publishes into the store's bounded history; subscribers (event streams) and listeners (the
+    webhook dispatcher) are this process's and hear what this process publishes."""
+
+    def __init__(self, history: int = 500, store: Store | None = None) -> None:
+        if store is None:
+            from mocks.state.memory import MemoryStore  # a bus of its own (unit tests, tools)
+
+            store = MemoryStore()
+        self.store = store
+        self.keep = history
+        self.history = History(store)
         self._subscribers: set[asyncio.Queue[Event]] = set()
-        self.history: deque[Event] = deque(maxlen=history)
         self.listeners: list[Any] = []  # callables taking an Event (webhook dispatcher)
 
     def publish(self, event: Event) -> None:
-        self.history.append(event)
+        self.store.publish(event, self.keep)
         for queue in list(self._subscribers):
             queue.put_nowait(event)
         for listener in self.listeners:

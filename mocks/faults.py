@@ -7,14 +7,15 @@ a declared response for one request.
 from __future__ import annotations
 
 import fnmatch
-import itertools
 import math
 import random
-import threading
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from mocks.types import MockRequest, Principal
+
+if TYPE_CHECKING:
+    from mocks.state.protocol import Store
 
 RESPONSE_KEYS = ("status", "code", "example", "message")
 MAX_LATENCY = 3600.0  # seconds: an hour outlasts any client timeout worth testing
@@ -43,7 +44,6 @@ class Fault:
     expire_credentials: bool = False  # revoke the issued token the request presented, then answer 401
     seen: int = 0
     fired: int = 0
-    _random: random.Random = field(default_factory=random.Random, repr=False)
 
     def matches(self, operation_id: str, request: MockRequest, principal: Principal | None) -> bool:
         return ((self.operation is None or self.operation == operation_id)
@@ -62,42 +62,74 @@ class Fault:
         return {k: v for k, v in out.items() if v is not None}
 
 
+_SPEC_FIELDS = ("operation", "method", "path", "principal", "respond", "latency", "drop", "times", "after",
+                "probability", "seed", "retry_after", "expire_credentials")
+
+
 class FaultBook:
-    def __init__(self) -> None:
-        self._faults: list[Fault] = []
-        self._ids = itertools.count(1)
-        self._lock = threading.Lock()
+    """The installed faults: a view over the store, which keeps each fault's spec and counters.
+
+    Matching a request is pure (on the spec); counting it is the store's atomic `strike`, whose
+    probability draw is a function of (seed, seen), so every process serving the sandbox agrees.
+    """
+
+    def __init__(self, store: Store | None = None) -> None:
+        if store is None:
+            from mocks.state.memory import MemoryStore  # a book of its own (unit tests, tools)
+
+            store = MemoryStore()
+        self.store = store
+        self._version = -1
+        self._known: dict[int, Fault] = {}  # the store's faults as Fault objects, in order
 
     def add(self, spec: dict[str, Any]) -> Fault:
-        fault = parse_fault(spec, next(self._ids))
-        with self._lock:
-            self._faults.append(fault)
+        fault = parse_fault(spec)
+        stored = {name: getattr(fault, name) for name in _SPEC_FIELDS}
+        stored["draw_seed"] = fault.seed if fault.seed is not None else random.getrandbits(32)
+        fault.id = self.store.add_fault(stored)
+        self._sync()
+        self._known[fault.id] = fault
         return fault
 
     def clear(self, fault_id: int | None = None) -> int:
-        with self._lock:
-            before = len(self._faults)
-            self._faults = [f for f in self._faults if fault_id is not None and f.id != fault_id]
-            return before - len(self._faults)
+        return self.store.clear_faults(fault_id)
 
     def list(self) -> list[dict[str, Any]]:
-        return [f.describe() for f in self._faults]
+        return [self._refreshed(state).describe() for state in self.store.faults()]
+
+    def restore_counts(self, fault: Fault, seen: int, fired: int) -> None:
+        """A restored snapshot's counters for `fault`."""
+        self.store.set_fault_counts(fault.id, seen, fired)
+        fault.seen, fault.fired = seen, fired
 
     def pick(self, operation_id: str, request: MockRequest, principal: Principal | None) -> Fault | None:
-        if not self._faults:
+        if not self.store.faults():
             return None
-        with self._lock:
-            for fault in self._faults:
-                if fault.exhausted or not fault.matches(operation_id, request, principal):
-                    continue
-                fault.seen += 1
-                if fault.seen <= fault.after:
-                    continue
-                if fault.probability < 1.0 and fault._random.random() >= fault.probability:
-                    continue
-                fault.fired += 1
-                return fault
-        return None
+        candidates = [f.id for f in self._sync() if f.matches(operation_id, request, principal)]
+        struck = self.store.strike(candidates) if candidates else None
+        if struck is None:
+            return None
+        fault = self._known[struck.id]
+        fault.seen, fault.fired = struck.seen, struck.fired
+        return fault
+
+    def _sync(self) -> list[Fault]:
+        """The Fault objects of the store's faults; rebuilt only when one was added or cleared."""
+        faults = self.store.faults()
+        if faults.version != self._version:
+            self._known = {state.id: self._known.get(state.id) or _fault_of(state) for state in faults}
+            self._version = faults.version
+        return list(self._known.values())
+
+    def _refreshed(self, state: Any) -> Fault:
+        fault = self._known.get(state.id) or _fault_of(state)
+        fault.seen, fault.fired = state.seen, state.fired
+        return fault
+
+
+def _fault_of(state: Any) -> Fault:
+    spec = state.spec
+    return Fault(id=state.id, seen=state.seen, fired=state.fired, **{name: spec[name] for name in _SPEC_FIELDS})
 
 
 _FIELDS = {"operation", "method", "path", "principal", "respond", "latency", "drop", "times", "after",
@@ -139,7 +171,6 @@ def parse_fault(spec: dict[str, Any], fault_id: int = 0) -> Fault:
     )
     if fault.seed is not None and (isinstance(fault.seed, bool) or not isinstance(fault.seed, int | str)):
         raise FaultError("fault 'seed' is a whole number or a string")
-    fault._random = random.Random(fault.seed)
     return fault
 
 

@@ -62,5 +62,7 @@ class Idempotency:
             return
         stored = {"status": response.status, "body": response.body.hex(), "media_type": response.media_type,
                   "headers": [list(h) for h in response.headers if h[0].lower() != "retry-after"]}
-        self.store.write(SPACE, reservation.key, {"state": "done", "fingerprint": reservation.fingerprint,
-                                                  "response": stored}, now + self.ttl)
+        # compare-and-set: only our own reservation, still running (after it expired, a newer one may hold the key)
+        self.store.complete(SPACE, reservation.key, {"state": "running", "fingerprint": reservation.fingerprint},
+                            {"state": "done", "fingerprint": reservation.fingerprint, "response": stored},
+                            now + self.ttl)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
-import threading
-from collections import deque
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mocks.types import MockRequest, MockResponse
+
+if TYPE_CHECKING:
+    from mocks.state.protocol import Store
 
 # The journal keeps this much of each request and response body (and each body's full size), so
 # its memory is bounded in bytes as well as in entries.
@@ -75,38 +75,34 @@ class JournalEntry:
 
 
 class Journal:
-    def __init__(self, size: int = 2000) -> None:
-        self._entries: deque[JournalEntry] = deque(maxlen=size)
-        self._sequence = itertools.count(1)
-        self._lock = threading.Lock()
+    """The API's journal: a view over the store, which keeps the last `size` entries."""
+
+    def __init__(self, size: int = 2000, store: Store | None = None) -> None:
+        if store is None:
+            from mocks.state.memory import MemoryStore  # a journal of its own (unit tests, tools)
+
+            store = MemoryStore()
+        self.size = size
+        self.store = store
 
     def record(self, entry: JournalEntry) -> JournalEntry:
         entry.keep_prefixes()
-        with self._lock:
-            entry.seq = next(self._sequence)
-            self._entries.append(entry)
+        self.store.journal_append(entry, self.size)
         return entry
 
     def forget(self, request: MockRequest) -> None:
         """Drop the entry of one exchange (client verification: a request of a run already judged)."""
-        with self._lock:
-            self._entries = deque((e for e in self._entries if e.request is not request), maxlen=self._entries.maxlen)
+        for entry in self.store.journal_read(since=0):
+            if entry.request is request:
+                self.store.journal_forget(entry.seq)
 
     def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        self.store.journal_clear()
 
     def entries(self, *, operation: str | None = None, status: int | None = None, principal: str | None = None,
                 since: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
-        with self._lock:
-            chosen = [
-                e for e in self._entries
-                if e.seq > since
-                and (operation is None or e.operation == operation)
-                and (status is None or e.status == status)
-                and (principal is None or e.principal == principal)
-            ]
-        chosen = chosen[-limit:] if limit else chosen
+        chosen = self.store.journal_read(since=since, limit=limit, operation=operation, status=status,
+                                         principal=principal)
         return [e.describe() for e in chosen]
 
 

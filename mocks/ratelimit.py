@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from mocks.contract import Contract, Operation
+from mocks.state.changes import LimitSetting
 from mocks.state.protocol import Hit, Outcome, Store
 from mocks.templates import compile_template
 from mocks.types import Headers, MockError
@@ -20,18 +20,29 @@ _UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 
           "d": 86400, "day": 86400}
 
 
-@dataclass(slots=True)
 class Policy:
-    name: str
-    algorithm: str
-    limit: int
-    window: float
-    key: Any
-    headers: dict[str, str]
-    retry_after: bool
-    error: str
-    selector: dict[str, Any] = field(default_factory=dict)
-    enabled: bool = True
+    """A declared policy; its settings (limit, window, enabled) are the store's, read and written here."""
+
+    __slots__ = ("algorithm", "error", "headers", "key", "name", "retry_after", "selector", "store")
+
+    def __init__(self, name: str, algorithm: str, key: Any, headers: dict[str, str], retry_after: bool,
+                 error: str, selector: Any, store: Store) -> None:
+        self.name, self.algorithm, self.key, self.headers = name, algorithm, key, headers
+        self.retry_after, self.error, self.selector, self.store = retry_after, error, selector, store
+
+    @property
+    def setting(self) -> LimitSetting:
+        return self.store.limit_settings().settings[self.name]
+
+    def _change(self, **values: Any) -> None:
+        current = self.setting
+        setting = LimitSetting(values.get("limit", current.limit), values.get("window", current.window),
+                               values.get("enabled", current.enabled))
+        self.store.set_limits({self.name: setting})
+
+    limit = property(lambda self: self.setting.limit, lambda self, value: self._change(limit=int(value)))
+    window = property(lambda self: self.setting.window, lambda self, value: self._change(window=float(value)))
+    enabled = property(lambda self: self.setting.enabled, lambda self, value: self._change(enabled=bool(value)))
 
     def applies_to(self, operation: Operation) -> bool:
         if self.selector in ("all", None) or not self.selector:
@@ -41,8 +52,9 @@ class Policy:
         return bool(set(self.selector.get("tags", ())) & set(operation.tags))
 
     def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "algorithm": self.algorithm, "limit": self.limit, "window": self.window,
-                "enabled": self.enabled, "error": self.error}
+        setting = self.setting
+        return {"name": self.name, "algorithm": self.algorithm, "limit": setting.limit, "window": setting.window,
+                "enabled": setting.enabled, "error": self.error}
 
 
 def parse_rate(text: str) -> tuple[int, float | None]:
@@ -66,32 +78,34 @@ def _count(digits: str, text: str) -> int:
 
 
 class Limiter:
+    """The contract's policies; their settings and the baseline a reset returns to live in the store."""
+
     def __init__(self, contract: Contract, store: Store) -> None:
         self.store = store
+        declared = contract.extension("rate-limits") or []
         self.policies = [
-            Policy(
-                name=p["name"], algorithm=p.get("algorithm", "sliding"), limit=int(p["limit"]),
-                window=float(p.get("window", 1)), key=compile_template(p.get("key", ["{principal.id}"])),
-                headers=dict(p.get("headers") or {}), retry_after=p.get("retry-after", True),
-                error=p.get("error", "rate_limited"), selector=p.get("applies-to") or "all",
-            )
-            for p in contract.extension("rate-limits") or []
+            Policy(name=p["name"], algorithm=p.get("algorithm", "sliding"),
+                   key=compile_template(p.get("key", ["{principal.id}"])), headers=dict(p.get("headers") or {}),
+                   retry_after=p.get("retry-after", True), error=p.get("error", "rate_limited"),
+                   selector=p.get("applies-to") or "all", store=store)
+            for p in declared
         ]
-        self._baseline = [(p.limit, p.window, p.enabled) for p in self.policies]
+        store.declare_limits({p["name"]: LimitSetting(int(p["limit"]), float(p.get("window", 1)), True)
+                              for p in declared})
         self._by_operation: dict[str, list[Policy]] = {
             op.id: [p for p in self.policies if p.applies_to(op)] for op in contract.operations
         }
 
     def keep_as_baseline(self) -> None:
         """What `restore` goes back to: the contract's values, or the start-up overrides (--limit)."""
-        self._baseline = [(p.limit, p.window, p.enabled) for p in self.policies]
+        self.store.set_limits({}, baseline=True)
 
     def restore(self) -> None:
-        for policy, (limit, window, enabled) in zip(self.policies, self._baseline, strict=True):
-            policy.limit, policy.window, policy.enabled = limit, window, enabled
+        self.store.restore_limits()
 
     def for_operation(self, operation_id: str) -> list[Policy]:
-        return [p for p in self._by_operation.get(operation_id, ()) if p.enabled]
+        settings = self.store.limit_settings()
+        return [p for p in self._by_operation.get(operation_id, ()) if settings.settings[p.name].enabled]
 
     def configure(self, rate: str, policy: str | None = None) -> list[Policy]:
         """Change the limit (and window) of one named policy, or of every windowed policy."""
@@ -100,19 +114,28 @@ class Limiter:
             [p for p in self.policies if p.algorithm != "concurrency"] or self.policies
         if not chosen:
             raise KeyError(policy)
-        for p in chosen:
-            p.limit = limit
-            if window is not None and p.algorithm != "concurrency":
-                p.window = window
+        settings = self.store.limit_settings()
+        self.store.set_limits({p.name: LimitSetting(
+            limit, window if window is not None and p.algorithm != "concurrency" else settings.settings[p.name].window,
+            settings.settings[p.name].enabled) for p in chosen})
         return chosen
 
     def check(self, policies: list[Policy], context: dict[str, Any], now: float, fallback_key: str) -> tuple[Headers, list[str]]:
         """Count the request; headers for the response, and the concurrency keys to release after it."""
         if not policies:
             return [], []
-        hits = [Hit(self._key(p, context, fallback_key), p.algorithm, p.limit, p.window, now) for p in policies]
+        current = self.store.limit_settings()
+        settings = current.settings
+        limits = [settings[p.name] for p in policies]
+        if current.some_disabled:  # perhaps by another process since `policies` was made
+            policies = [p for p, s in zip(policies, limits) if s.enabled]
+            limits = [s for s in limits if s.enabled]
+            if not policies:
+                return [], []
+        hits = [Hit(self._key(p, context, fallback_key), p.algorithm, s.limit, s.window, now)
+                for p, s in zip(policies, limits)]
         admitted, outcomes = self.store.admit(hits)
-        headers = [h for p, o in zip(policies, outcomes) for h in _headers(p, o, now)]
+        headers = [h for p, s, o in zip(policies, limits, outcomes) for h in _headers(p, s.limit, o, now)]
         if not admitted:
             policy, outcome = next((p, o) for p, o in zip(policies, outcomes) if not o.admitted)
             if policy.retry_after:
@@ -132,13 +155,13 @@ class Limiter:
         return f"{policy.name}|" + "|".join("" if p is None else str(p) for p in parts)
 
 
-def _headers(policy: Policy, outcome: Outcome, now: float) -> Headers:
+def _headers(policy: Policy, limit: int, outcome: Outcome, now: float) -> Headers:
     names = policy.headers
     out: Headers = []
     if "limit" in names:
-        out.append((names["limit"], str(policy.limit)))
+        out.append((names["limit"], str(limit)))
     if "remaining" in names:
-        out.append((names["remaining"], str(max(0, policy.limit - outcome.used))))
+        out.append((names["remaining"], str(max(0, limit - outcome.used))))
     if "reset" in names and outcome.reset_at is not None:
         out.append((names["reset"], str(_seconds_until(outcome.reset_at, now))))
     return out

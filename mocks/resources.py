@@ -23,6 +23,11 @@ class Lifecycle:
     invalid: str
     same_state_ok: bool = True
 
+    def sources(self, target: Any) -> frozenset[Any]:
+        """Every state `target` may be reached from (itself too, when a same-state change is accepted)."""
+        found = {state for state, targets in self.transitions.items() if target in targets}
+        return frozenset(found | {target} if self.same_state_ok else found)
+
     def check(self, current: Any, target: Any) -> None:
         if current == target and self.same_state_ok:
             return
@@ -79,12 +84,18 @@ class ResourceType:
         return str(uuid.uuid4())
 
     def stamp(self, data: dict[str, Any], now: float, *, created: bool) -> None:
+        data.update(self.stamps(now, created=created))
+
+    def stamps(self, now: float, *, created: bool) -> dict[str, Any]:
+        """The declared timestamp fields and their values at `now` (an update merges them in)."""
         fmt = self.timestamps.get("format", "iso")
         value: Any = int(now) if fmt == "unix" else iso_timestamp(now)
+        out: dict[str, Any] = {}
         if created and "created" in self.timestamps:
-            data[self.timestamps["created"]] = value
+            out[self.timestamps["created"]] = value
         if "updated" in self.timestamps:
-            data[self.timestamps["updated"]] = value
+            out[self.timestamps["updated"]] = value
+        return out
 
     def new_record(self, data: dict[str, Any], scope: str | None, group: Any, store: Store, now: float) -> Record:
         data = {key: value for key, value in data.items() if value is not None or key not in self.defaults}

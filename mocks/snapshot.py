@@ -17,6 +17,7 @@ from mocks.admin import AdminError, body_of, json_response, route
 from mocks.auth import ISSUED
 from mocks.faults import FaultError
 from mocks.idempotency import SPACE as IDEMPOTENCY
+from mocks.state.changes import LimitSetting
 from mocks.types import MockRequest, MockResponse
 
 if TYPE_CHECKING:
@@ -126,18 +127,19 @@ def _apply(api: Api, document: dict[str, Any]) -> None:
         for key, value, expires_at in items:
             store.write(space, key, value, expires_at)
     store.restore_rate_usage(document["rate_usage"])
-    policies = {p.name: p for p in api.limiter.policies}
+    policies = {p.name for p in api.limiter.policies}
+    settings: dict[str, LimitSetting] = {}
     for limit in document["limits"]:
-        policy = policies.get(limit["name"])
-        if policy is None:
+        if limit["name"] not in policies:
             raise SnapshotError(f"{api.name} has no rate-limit policy '{limit['name']}'")
-        policy.limit, policy.window, policy.enabled = limit["limit"], float(limit["window"]), limit["enabled"]
+        settings[limit["name"]] = LimitSetting(int(limit["limit"]), float(limit["window"]), bool(limit["enabled"]))
+    store.set_limits(settings)
     if api.limiter.policies:
         api.configure_limit(None)  # changes nothing itself: lets every operation pick up the restored policies
     for described in document["faults"]:
         spec = {k: v for k, v in described.items() if k not in ("id", "seen", "fired")}
         fault = api.add_fault(spec)
-        fault.seen, fault.fired = int(described.get("seen", 0)), int(described.get("fired", 0))
+        api.faults.restore_counts(fault, int(described.get("seen", 0)), int(described.get("fired", 0)))
     api.clock.reset()
     if document["clock"]["frozen"]:
         api.clock.freeze(at=float(document["clock"]["now"]))

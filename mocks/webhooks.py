@@ -13,7 +13,7 @@ import hmac
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from mocks.deliveries import Delivery, DeliveryLog, RetryPolicy
+from mocks.deliveries import Delivery, RetryPolicy, StoredDeliveries
 from mocks.delivery_worker import DeliveryWorker
 from mocks.media import dump_json
 from mocks.templates import compile_template
@@ -43,7 +43,7 @@ class WebhookDispatcher:
         self.signature_secret = compile_template(signature.get("secret", ""))
         self.signature_format = compile_template(signature.get("format", "{signature}"))
         self.event_id_header = spec.get("event-id-header")
-        self.deliveries = DeliveryLog()
+        self.deliveries = StoredDeliveries(api.store)
         self.timeout = 5.0
         # where deliveries go: real HTTP by default; tests and fuzzers hand in an httpx transport
         # (e.g. httpx.MockTransport) so that generated handler URLs are never contacted

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from rediskit import redis_url  # noqa: F401  (a real Redis, never a fake: see rediskit.py)
 from servekit import Served, end, start_serve
 
 

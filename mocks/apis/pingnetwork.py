@@ -10,6 +10,8 @@ from typing import Any
 from mocks.clock import iso_timestamp
 from mocks.exchange import Exchange, Result
 from mocks.listing import records_in_scope
+from mocks.state import Slice
+from mocks.state.changes import Change
 from mocks.types import MockResponse
 
 KEEP_ALIVE_SECONDS = 15.0
@@ -30,19 +32,15 @@ async def customer_limits(exchange: Exchange, _: Any) -> Result:
     api, method = exchange.api, exchange.request.method
     resource = api.resources[exchange.operation.action["resource"]]
     record = next(iter(records_in_scope(api.store, resource.name, exchange.scope)), None)
-    if record is None:
-        record = resource.new_record({}, exchange.scope, None, api.store, exchange.now)
-        api.store.insert(resource.name, resource.key(record["data"]), record, {})
+    if record is None:  # first use: created unless another request (or process) created it meanwhile
+        fresh = resource.new_record({}, exchange.scope, None, api.store, exchange.now)
+        record = api.store.put_first(resource.name, Slice(exchange.scope), resource.key(fresh["data"]), fresh, {})
     key = resource.key(record["data"])
     if method in ("PATCH", "DELETE"):
         changes = dict(exchange.body or {}) if method == "PATCH" else dict(resource.defaults)
-
-        def change(current):
-            current["data"].update(changes)
-            resource.stamp(current["data"], exchange.now, created=False)
-            return current
-
-        record = api.store.update(resource.name, key, change)
+        updated = api.store.update(resource.name, key, Change({**changes, **resource.stamps(exchange.now,
+                                                                                           created=False)}))
+        record = updated.record if updated is not None else record
     return Result(200, resource.public(record))
 
 

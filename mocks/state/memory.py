@@ -1,27 +1,37 @@
-"""The in-memory store: plain dicts behind a lock, one per sandbox process."""
+"""The in-memory store: plain dicts behind a lock, one per sandbox process.
+
+Steering state (limit settings, faults) and history (journal, events, deliveries) are in
+`mocks.state.memory_steering`; this module keeps records, keyed values and rate budgets.
+"""
 
 from __future__ import annotations
 
 import copy
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Mapping
 from typing import Any
 
+from mocks.state.changes import Change, Updated
+from mocks.state.memory_steering import MemorySteering
 from mocks.state.ordered import OrderedIndex, Slice
 from mocks.state.protocol import Hit, Outcome, Record
 
 _EPSILON = 1e-6  # seconds: below the clock's meaningful resolution, above float noise
 
 
-class MemoryStore:
+class MemoryStore(MemorySteering):
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._order = OrderedIndex()
+        self._init_steering()
         self.reset()
 
     def reset(self) -> None:
+        """This API's namespace back to empty: records, values, budgets, faults, journal, events,
+        deliveries; limit settings go back to their baseline. Declared field indexes stay."""
         with self._lock:
+            self._reset_steering()
             self._collections: dict[str, dict[str, Record]] = {}
             self._indexes: dict[tuple[str, str], dict[str, str]] = {}
             self._unique: dict[tuple[str, str], dict[str, str]] = {}  # (collection, key) -> its unique values
@@ -48,15 +58,32 @@ class MemoryStore:
         key = self._indexes.get((collection, field), {}).get(value)
         return None if key is None else self.get(collection, key)
 
-    def update(self, collection: str, key: str, change: Callable[[Record], Record]) -> Record | None:
+    def update(self, collection: str, key: str, change: Change) -> Updated | None:
+        """Merge `change.merge` into the record's data unless its guard refuses; None: no such record."""
         with self._lock:
             items = self._collections.get(collection, {})
             current = items.get(key)
             if current is None:
                 return None
-            items[key] = change(copy.deepcopy(current))
-            self._order.place(collection, key, items[key])
-            return items[key]
+            guard = change.guard
+            if guard is not None and current["data"].get(guard.field) not in guard.one_of:
+                return Updated(current, current, False)
+            after = copy.deepcopy(current)
+            after["data"].update(change.merge)
+            items[key] = after
+            self._order.place(collection, key, after)
+            return Updated(after, current, True)
+
+    def put_first(self, collection: str, where: Slice, key: str, record: Record, index: dict[str, str]) -> Record:
+        """Insert `record` unless the slice already holds one; the record that is there afterwards."""
+        with self._lock:
+            first = self.page(collection, where, limit=1)
+            if first:
+                found = self.get(collection, first[0][1])
+                if found is not None:
+                    return found
+            self.insert(collection, key, record, index)
+            return record
 
     def delete(self, collection: str, key: str) -> Record | None:
         with self._lock:
@@ -114,6 +141,17 @@ class MemoryStore:
         if current is None or (current[1] is not None and current[1] <= now):
             return None
         return current[0]
+
+    def complete(self, space: str, key: str, expect: Mapping[str, Any], value: Any,
+                 expires_at: float | None) -> bool:
+        """Compare-and-set: replace the stored value only if it still has every field of `expect`."""
+        with self._lock:
+            current = self._values.get(space, {}).get(key)
+            if current is None or not isinstance(current[0], dict) or \
+                    any(current[0].get(name) != wanted for name, wanted in expect.items()):
+                return False
+            self._values[space][key] = (value, expires_at)
+            return True
 
     def write(self, space: str, key: str, value: Any, expires_at: float | None) -> None:
         with self._lock:

@@ -1,4 +1,6 @@
-"""mocks/state/memory.py: records, keyed values with expiry, and all-or-nothing admission."""
+"""The store contract (mocks/state/protocol.py): records, keyed values with expiry, all-or-nothing
+admission and ordered reads. Every test runs against each store: `memory`, and `redis` against a real
+Redis (tests/rediskit.py; skipped, saying why, when there is none)."""
 
 from __future__ import annotations
 
@@ -8,12 +10,35 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rediskit import namespace
 
 from mocks.state import Slice
+from mocks.state.changes import Change, Guard
 from mocks.state.memory import MemoryStore
 from mocks.state.protocol import Hit, Record
+
+STORES = ["memory", "redis"]
+
+
+@pytest.fixture(params=STORES)
+def new_store(request) -> Iterator:
+    """Factory: a new, empty store of the kind the test runs with (each Redis one in its own namespace)."""
+    url = request.getfixturevalue("redis_url") if request.param == "redis" else None
+    made = []
+
+    def make():
+        if url is None:
+            return MemoryStore()
+        from mocks.state.redis import RedisStore
+
+        made.append(RedisStore(url, namespace(), "test"))
+        return made[-1]
+
+    yield make
+    for store in made:
+        store.reset()
 
 
 @pytest.fixture
@@ -29,8 +54,8 @@ def record(**data) -> Record:
     return {"scope": "t1", "group": None, "data": data}
 
 
-def test_insert_get_find_scan():
-    store = MemoryStore()
+def test_insert_get_find_scan(new_store):
+    store = new_store()
     store.insert("orders", "o1", record(id="o1", number="1001"), {"number": "1001"})
     store.insert("orders", "o2", record(id="o2", number="1002"), {"number": "1002"})
 
@@ -44,43 +69,40 @@ def test_insert_get_find_scan():
     assert store.scan("customers") == []
 
 
-def test_update_applies_the_change_and_returns_the_new_record():
-    store = MemoryStore()
+def test_update_applies_the_change_and_returns_the_new_record(new_store):
+    store = new_store()
     store.insert("orders", "o1", record(id="o1", status="open"), {})
 
-    def close(current: Record) -> Record:
-        current["data"]["status"] = "closed"
-        return current
+    close = Change({"status": "closed"})
 
     updated = store.update("orders", "o1", close)
-    assert updated["data"]["status"] == "closed"
+    assert updated.record["data"]["status"] == "closed"
     assert store.get("orders", "o1")["data"]["status"] == "closed"
     assert store.update("orders", "missing", close) is None
 
 
-def test_update_that_raises_leaves_the_record_untouched():
-    store = MemoryStore()
+def test_update_that_its_guard_refuses_leaves_the_record_untouched(new_store):
+    store = new_store()
     store.insert("orders", "o1", record(id="o1", status="open", lines=[1]), {})
 
-    def half_done(current: Record) -> Record:
-        current["data"]["status"] = "closed"
-        current["data"]["lines"].append(2)
-        raise ValueError("invalid transition")
-
-    with pytest.raises(ValueError):
-        store.update("orders", "o1", half_done)
+    refused = store.update("orders", "o1", Change({"status": "closed", "lines": [1, 2]},
+                                                  Guard("status", frozenset({"paid"}))))
+    assert refused is not None and not refused.applied
     assert store.get("orders", "o1")["data"] == {"id": "o1", "status": "open", "lines": [1]}
 
 
-def test_concurrent_updates_lose_nothing(eager_switching):
-    store = MemoryStore()
+def test_concurrent_updates_lose_nothing(new_store, eager_switching):
+    store = new_store()
     store.insert("counters", "c", record(n=0), {})
     barrier = threading.Barrier(16)
 
     def bump() -> None:
         barrier.wait()
-        for _ in range(50):
-            store.update("counters", "c", lambda r: {**r, "data": {"n": r["data"]["n"] + 1}})
+        for _ in range(50):  # compare-and-set: read, then write n + 1 only if n is still what was read
+            while True:
+                n = store.get("counters", "c")["data"]["n"]
+                if store.update("counters", "c", Change({"n": n + 1}, Guard("n", frozenset({n})))).applied:
+                    break
 
     threads = [threading.Thread(target=bump) for _ in range(16)]
     for t in threads:
@@ -90,8 +112,8 @@ def test_concurrent_updates_lose_nothing(eager_switching):
     assert store.get("counters", "c")["data"]["n"] == 16 * 50
 
 
-def test_delete_removes_the_record_and_its_index_entries():
-    store = MemoryStore()
+def test_delete_removes_the_record_and_its_index_entries(new_store):
+    store = new_store()
     store.insert("orders", "o1", record(id="o1"), {"number": "1001", "email": "a@x"})
     store.insert("orders", "o2", record(id="o2"), {"number": "1002"})
 
@@ -105,14 +127,14 @@ def test_delete_removes_the_record_and_its_index_entries():
     assert store.find("orders", "number", "1001") is None
 
 
-def test_sequences_start_where_told_and_count_up():
-    store = MemoryStore()
+def test_sequences_start_where_told_and_count_up(new_store):
+    store = new_store()
     assert [store.next_sequence("orders", 1000) for _ in range(3)] == [1000, 1001, 1002]
     assert store.next_sequence("invoices", 1) == 1
 
 
-def test_snapshot_is_a_copy_and_reset_empties():
-    store = MemoryStore()
+def test_snapshot_is_a_copy_and_reset_empties(new_store):
+    store = new_store()
     store.insert("orders", "o1", record(id="o1"), {"number": "1"})
     snapshot = store.snapshot()
     snapshot["orders"][0]["data"]["id"] = "changed"
@@ -122,23 +144,23 @@ def test_snapshot_is_a_copy_and_reset_empties():
     assert store.find("orders", "number", "1") is None
 
 
-def test_put_if_absent_keeps_the_live_value():
-    store = MemoryStore()
+def test_put_if_absent_keeps_the_live_value(new_store):
+    store = new_store()
     assert store.put_if_absent("idem", "k", "first", expires_at=100.0, now=0.0) is None
     assert store.put_if_absent("idem", "k", "second", expires_at=200.0, now=50.0) == "first"
     assert store.read("idem", "k", now=99.9) == "first"
 
 
-def test_put_if_absent_replaces_an_expired_value():
-    store = MemoryStore()
+def test_put_if_absent_replaces_an_expired_value(new_store):
+    store = new_store()
     store.put_if_absent("idem", "k", "first", expires_at=100.0, now=0.0)
     assert store.read("idem", "k", now=100.0) is None  # expiry is exclusive
     assert store.put_if_absent("idem", "k", "second", expires_at=200.0, now=100.0) is None
     assert store.read("idem", "k", now=150.0) == "second"
 
 
-def test_values_without_expiry_live_forever_and_can_be_removed():
-    store = MemoryStore()
+def test_values_without_expiry_live_forever_and_can_be_removed(new_store):
+    store = new_store()
     store.put_if_absent("tokens", "t", {"sub": "p"}, expires_at=None, now=0.0)
     assert store.put_if_absent("tokens", "t", "other", expires_at=None, now=1e12) == {"sub": "p"}
     store.remove("tokens", "t")
@@ -156,8 +178,8 @@ class YieldingKey(str):
         return str.__hash__(self)
 
 
-def test_put_if_absent_admits_exactly_one_writer(eager_switching):
-    store = MemoryStore()
+def test_put_if_absent_admits_exactly_one_writer(new_store, eager_switching):
+    store = new_store()
     keys, writers = 200, 12
     barrier = threading.Barrier(writers)
     results: list[tuple[int, int, object]] = []
@@ -184,8 +206,8 @@ def sliding(key: str, limit: int, now: float, window: float = 10.0) -> Hit:
     return Hit(key, "sliding", limit, window, now)
 
 
-def test_sliding_admission_counts_and_reports_reset():
-    store = MemoryStore()
+def test_sliding_admission_counts_and_reports_reset(new_store):
+    store = new_store()
     assert store.admit([sliding("k", 2, 1.0)]) == (True, [(True, 1, 11.0)])
     assert store.admit([sliding("k", 2, 3.0)]) == (True, [(True, 2, 11.0)])
     admitted, [outcome] = store.admit([sliding("k", 2, 5.0)])
@@ -195,8 +217,8 @@ def test_sliding_admission_counts_and_reports_reset():
     assert store.admit([sliding("k", 2, 11.0)]) == (True, [(True, 2, 13.0)])
 
 
-def test_admit_is_all_or_nothing_over_several_hits():
-    store = MemoryStore()
+def test_admit_is_all_or_nothing_over_several_hits(new_store):
+    store = new_store()
     store.admit([sliding("per-minute", 5, 0.0), sliding("quota", 1, 0.0)])
 
     admitted, outcomes = store.admit([sliding("per-minute", 5, 1.0), sliding("quota", 1, 1.0)])
@@ -210,16 +232,16 @@ def test_admit_is_all_or_nothing_over_several_hits():
     assert not store.admit([sliding("per-minute", 5, 6.0)])[0]
 
 
-def test_rejected_concurrency_slot_is_not_taken_when_another_budget_refuses():
-    store = MemoryStore()
+def test_rejected_concurrency_slot_is_not_taken_when_another_budget_refuses(new_store):
+    store = new_store()
     store.admit([sliding("rate", 1, 0.0)])
     admitted, _ = store.admit([Hit("slots", "concurrency", 1, 0.0, 0.5), sliding("rate", 1, 0.5)])
     assert not admitted
     assert store.admit([Hit("slots", "concurrency", 1, 0.0, 0.6)])[0]
 
 
-def test_fixed_windows_reset_at_the_boundary():
-    store = MemoryStore()
+def test_fixed_windows_reset_at_the_boundary(new_store):
+    store = new_store()
 
     def fixed(now: float) -> list[Hit]:
         return [Hit("day", "fixed", 2, 10.0, now)]
@@ -231,8 +253,8 @@ def test_fixed_windows_reset_at_the_boundary():
     assert store.admit(fixed(35.0)) == (True, [(True, 1, 40.0)])  # a skipped window does not carry over
 
 
-def test_concurrency_acquire_and_release():
-    store = MemoryStore()
+def test_concurrency_acquire_and_release(new_store):
+    store = new_store()
 
     def slot() -> list[Hit]:
         return [Hit("c", "concurrency", 2, 0.0, 0.0)]
@@ -248,8 +270,8 @@ def test_concurrency_acquire_and_release():
     assert store.admit(slot())[0] and store.admit(slot())[0] and not store.admit(slot())[0]
 
 
-def test_keys_are_independent():
-    store = MemoryStore()
+def test_keys_are_independent(new_store):
+    store = new_store()
     assert store.admit([sliding("a", 1, 0.0)])[0]
     assert store.admit([sliding("b", 1, 0.0)])[0]
     assert not store.admit([sliding("a", 1, 0.0)])[0]
@@ -269,8 +291,8 @@ def keys_of(store: MemoryStore, where: Slice, *, limit: int, descending: bool = 
     return found
 
 
-def test_slices_keep_creation_order_per_scope_and_field_value():
-    store = MemoryStore()
+def test_slices_keep_creation_order_per_scope_and_field_value(new_store):
+    store = new_store()
     store.index_field("orders", "status")
     for n, (scope, status) in enumerate([("a", "new"), ("b", "new"), ("a", "paid"), (None, "new"), ("a", "new")]):
         store.insert("orders", f"o{n}", scoped(scope, status=status), {})
@@ -284,25 +306,21 @@ def test_slices_keep_creation_order_per_scope_and_field_value():
     assert [k for _, k in store.page("orders", Slice.everywhere(), offset=1, limit=2, descending=True)] == ["o3", "o2"]
 
 
-def test_an_update_moves_a_record_between_field_slices_and_keeps_its_position():
-    store = MemoryStore()
+def test_an_update_moves_a_record_between_field_slices_and_keeps_its_position(new_store):
+    store = new_store()
     store.index_field("orders", "status")
     for n in range(3):
         store.insert("orders", f"o{n}", scoped("a", status="new"), {})
 
-    def pay(record: Record) -> Record:
-        record["data"]["status"] = "paid"
-        return record
-
-    store.update("orders", "o1", pay)
+    store.update("orders", "o1", Change({"status": "paid"}))
     assert keys_of(store, Slice("a").where("status", "new"), limit=5) == ["o0", "o2"]
     assert keys_of(store, Slice("a").where("status", "paid"), limit=5) == ["o1"]
     assert keys_of(store, Slice("a"), limit=5) == ["o0", "o1", "o2"]
     assert store.position("orders", "o1") == 1 and store.position("orders", "nope") is None
 
 
-def test_a_field_indexed_after_records_exist_indexes_them_and_survives_a_reset():
-    store = MemoryStore()
+def test_a_field_indexed_after_records_exist_indexes_them_and_survives_a_reset(new_store):
+    store = new_store()
     store.insert("orders", "o0", scoped("a", status="new"), {})
     store.index_field("orders", "status")
     assert keys_of(store, Slice.everywhere("status", "new"), limit=5) == ["o0"]
@@ -318,10 +336,10 @@ STEPS = st.lists(st.one_of(
 ), max_size=60)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=STEPS, limit=st.integers(1, 7), descending=st.booleans())
-def test_paging_any_slice_after_any_creates_and_deletes_yields_each_record_once_in_order(steps, limit, descending):
-    store, model = MemoryStore(), {}  # model: key -> (scope, status), in creation order
+def test_paging_any_slice_after_any_creates_and_deletes_yields_each_record_once_in_order(new_store, steps, limit, descending):
+    store, model = new_store(), {}  # model: key -> (scope, status), in creation order
     store.index_field("orders", "status")
     created = 0
     for kind, argument, status in steps:
@@ -336,7 +354,7 @@ def test_paging_any_slice_after_any_creates_and_deletes_yields_each_record_once_
                 store.delete("orders", key)
                 del model[key]
             else:
-                store.update("orders", key, lambda r: {**r, "data": {**r["data"], "status": "paid"}})
+                store.update("orders", key, Change({"status": "paid"}))
                 model[key] = (model[key][0], "paid")
     for where, wanted in [(Slice.everywhere(), lambda s, v: True), (Slice("a"), lambda s, v: s == "a"),
                           (Slice(None), lambda s, v: s is None),
@@ -351,11 +369,11 @@ def test_paging_any_slice_after_any_creates_and_deletes_yields_each_record_once_
                                          descending=descending)] == expected[offset:offset + limit]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(size=st.integers(0, 30), limit=st.integers(1, 5), deletions=st.lists(st.integers(0, 29), max_size=15),
        additions=st.integers(0, 5))
-def test_records_that_stay_are_paged_exactly_once_while_others_come_and_go(size, limit, deletions, additions):
-    store = MemoryStore()
+def test_records_that_stay_are_paged_exactly_once_while_others_come_and_go(new_store, size, limit, deletions, additions):
+    store = new_store()
     for n in range(size):
         store.insert("orders", f"o{n}", scoped("a"), {})
     seen, after, removed, step = [], None, set(), 0

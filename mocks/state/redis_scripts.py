@@ -1,0 +1,141 @@
+"""The Redis store's Lua scripts: each read-modify-write of `mocks.state.redis` is one of these.
+
+Every key a script touches carries the same `{namespace:api}` hash tag, so a script runs in one
+slot (Redis Cluster). Scripts do no float arithmetic (Lua's `%` and `tostring` differ from
+Python's): window starts and expiry thresholds are computed by the caller and passed as the
+shortest text that round-trips, and scores come back as Redis prints them (exact).
+"""
+
+# A record's place in the ordered index: its position (kept once given) and the slices it sits in.
+# KEYS: pos, next, mem, colls; ARGV: key, collection, slice keys (JSON list)
+_PLACE = """
+local function place(key, collection, slices_json)
+  local pos = redis.call('HGET', KEYS[1], key)
+  if not pos then
+    pos = redis.call('INCR', KEYS[2]) - 1
+    redis.call('HSET', KEYS[1], key, pos)
+  end
+  local now_in, before = {}, {}
+  for _, s in ipairs(cjson.decode(slices_json)) do now_in[s] = true end
+  local old = redis.call('HGET', KEYS[3], key)
+  if old then for _, s in ipairs(cjson.decode(old)) do before[s] = true end end
+  for s in pairs(before) do if not now_in[s] then redis.call('ZREM', s, key) end end
+  for s in pairs(now_in) do if not before[s] then redis.call('ZADD', s, pos, key) end end
+  redis.call('HSET', KEYS[3], key, slices_json)
+  redis.call('SADD', KEYS[4], collection)
+end
+"""
+
+# KEYS: pos, next, mem, colls, rec, keyidx; ARGV: key, collection, slices, record JSON, index JSON
+# ({uniq key: value}) and then the uniq keys' names again as pairs value, uniq key
+_INSERT = """
+redis.call('HSET', KEYS[5], ARGV[1], ARGV[4])
+redis.call('HSET', KEYS[6], ARGV[1], ARGV[5])
+for i = 6, #ARGV, 2 do redis.call('HSET', ARGV[i + 1], ARGV[i], ARGV[1]) end
+place(ARGV[1], ARGV[2], ARGV[3])
+"""
+INSERT = _PLACE + _INSERT
+
+# INSERT unless the slice (KEYS[7]) holds a record already: then that record's JSON, and nothing written.
+PUT_FIRST = _PLACE + """
+local first = redis.call('ZRANGE', KEYS[7], 0, 0)
+if first[1] then
+  local found = redis.call('HGET', KEYS[5], first[1])
+  if found then return found end
+end
+""" + _INSERT
+
+# Re-slot a record (an update, or a field indexed after records exist). KEYS as INSERT's first four, then rec.
+# ARGV: key, collection, slices, record JSON ("" = keep the stored one, if any)
+PLACE = _PLACE + """
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[5], ARGV[1], ARGV[4])
+elseif redis.call('HEXISTS', KEYS[5], ARGV[1]) == 0 then return 0 end
+place(ARGV[1], ARGV[2], ARGV[3])
+return 1
+"""
+
+# KEYS: pos, mem, rec, keyidx; ARGV: key. Returns the record JSON, or nil.
+DELETE = """
+local record = redis.call('HGET', KEYS[3], ARGV[1])
+if not record then return nil end
+redis.call('HDEL', KEYS[3], ARGV[1])
+redis.call('HDEL', KEYS[1], ARGV[1])
+local slices = redis.call('HGET', KEYS[2], ARGV[1])
+if slices then for _, s in ipairs(cjson.decode(slices)) do redis.call('ZREM', s, ARGV[1]) end end
+redis.call('HDEL', KEYS[2], ARGV[1])
+local index = redis.call('HGET', KEYS[4], ARGV[1])
+if index then
+  for uniq, value in pairs(cjson.decode(index)) do
+    if redis.call('HGET', uniq, value) == ARGV[1] then redis.call('HDEL', uniq, value) end
+  end
+end
+redis.call('HDEL', KEYS[4], ARGV[1])
+return record
+"""
+
+# KEYS: uniq, rec; ARGV: value
+FIND = """
+local key = redis.call('HGET', KEYS[1], ARGV[1])
+if not key then return nil end
+return redis.call('HGET', KEYS[2], key)
+"""
+
+# KEYS: val; ARGV: key, entry JSON ([value, expires_at]), now. Returns the live entry, or nil once stored.
+PUT_IF_ABSENT = """
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if current then
+  local expires = cjson.decode(current)[2]
+  if expires == cjson.null or expires > tonumber(ARGV[3]) then return current end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return nil
+"""
+
+# Admission, all or nothing. KEYS: ids, then one key per hit.
+# ARGV: lease ms, then per hit: algorithm, limit, a (sliding: expiry threshold; fixed: window start), now
+# Returns {admitted, per hit: used, base (sliding: oldest admission; concurrency: the lease id)}.
+ADMIT = """
+local t = redis.call('TIME')
+local real_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local n = (#ARGV - 1) / 4
+local used, oldest, admitted = {}, {}, 1
+for i = 1, n do
+  local key, algorithm, limit, a = KEYS[i + 1], ARGV[4*i - 2], tonumber(ARGV[4*i - 1]), ARGV[4*i]
+  if algorithm == 'concurrency' then
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', real_ms)
+    used[i] = redis.call('ZCARD', key)
+  elseif algorithm == 'fixed' then
+    local window = redis.call('HMGET', key, 'start', 'used')
+    used[i] = (window[1] == a) and tonumber(window[2]) or 0
+  else
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', a)
+    used[i] = redis.call('ZCARD', key)
+  end
+  if used[i] >= limit then admitted = 0 end
+end
+if admitted == 1 then
+  for i = 1, n do
+    local key, algorithm, a, now = KEYS[i + 1], ARGV[4*i - 2], ARGV[4*i], ARGV[4*i + 1]
+    if algorithm == 'concurrency' then
+      local lease = tostring(redis.call('INCR', KEYS[1]))
+      redis.call('ZADD', key, real_ms + tonumber(ARGV[1]), lease)
+      oldest[i] = lease
+    elseif algorithm == 'fixed' then
+      redis.call('HSET', key, 'start', a, 'used', used[i] + 1)
+    else
+      redis.call('ZADD', key, now, now .. '#' .. redis.call('INCR', KEYS[1]))
+    end
+    used[i] = used[i] + 1
+  end
+end
+local out = {admitted}
+for i = 1, n do
+  if ARGV[4*i - 2] == 'sliding' then
+    local first = redis.call('ZRANGE', KEYS[i + 1], 0, 0, 'WITHSCORES')
+    oldest[i] = first[2] or ''
+  end
+  out[#out + 1] = used[i]
+  out[#out + 1] = oldest[i] or ''
+end
+return out
+"""
