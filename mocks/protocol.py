@@ -14,10 +14,9 @@ import asyncio
 import contextlib
 import socket
 import struct
+import weakref
 from http import HTTPStatus
 from typing import Any
-
-from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from mocks.app import CONNECTION_EXTENSION
 from mocks.connection_limits import ConnectionLimits
@@ -25,9 +24,9 @@ from mocks.errors import ErrorCatalog
 from mocks.types import MockError, MockResponse
 
 try:
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-except ImportError:  # httptools is optional: uvicorn then speaks HTTP/1.1 through h11
-    HttpToolsProtocol = None
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _UvicornProtocol
+except ImportError:  # httptools is optional: uvicorn then speaks HTTP/1.1 through h11 (imported only then)
+    from uvicorn.protocols.http.h11_impl import H11Protocol as _UvicornProtocol
 
 
 class _Guard:
@@ -131,7 +130,10 @@ class _Guard:
     def _offer_abort(self, app: Any) -> Any:
         async def with_abort(scope: Any, receive: Any, send: Any) -> None:
             cycle = getattr(send, "__self__", None)  # uvicorn's RequestResponseCycle of this request
-            scope.setdefault("extensions", {})[CONNECTION_EXTENSION] = {"abort": lambda: self._abort(cycle)}
+            # weakly: the cycle holds this scope, so a strong reference would make every request a
+            # reference cycle, garbage only the collector can free (13 objects a request, and pauses)
+            request_cycle = weakref.ref(cycle) if cycle is not None else lambda: None
+            scope.setdefault("extensions", {})[CONNECTION_EXTENSION] = {"abort": lambda: self._abort(request_cycle())}
             await app(scope, receive, send)
 
         return with_abort
@@ -164,5 +166,5 @@ def raw_response(response: MockResponse) -> bytes:
 
 def guarded_protocol(limits: ConnectionLimits, errors: ErrorCatalog) -> type[asyncio.Protocol]:
     """The protocol class for one listener, for `uvicorn.Config(http=...)`."""
-    base = HttpToolsProtocol or H11Protocol
-    return type(f"Guarded{base.__name__}", (_Guard, base), {"limits": limits, "errors": errors})
+    return type(f"Guarded{_UvicornProtocol.__name__}", (_Guard, _UvicornProtocol),
+                {"limits": limits, "errors": errors})

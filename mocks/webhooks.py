@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from mocks.deliveries import Delivery, RetryPolicy, StoredDeliveries
 from mocks.delivery_worker import DeliveryWorker
 from mocks.media import dump_json
-from mocks.outbound import guarded_transport
 from mocks.templates import compile_template
 
 if TYPE_CHECKING:
@@ -100,6 +99,8 @@ class WebhookDispatcher:
         """The one place the outbound HTTP client for deliveries is made."""
         # an injected transport never touches the network; the real one refuses the sandbox's own ports
         import httpx  # here, not at the top: ~50 ms of start-up (it pulls in click and rich) until a first delivery
+
+        from mocks.outbound_transport import guarded_transport
 
         return httpx.AsyncClient(timeout=self.timeout, transport=self.transport or guarded_transport())
 

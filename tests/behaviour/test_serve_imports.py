@@ -2,9 +2,9 @@
 
 Hypothesis, Schemathesis and `mocks.verify` are for the verify commands, httpx for webhook
 deliveries and in-process clients; a server that imports them starts slower and sits bigger in
-memory. The real `mocks serve` process runs with Python's
-own import log switched on (PYTHONPROFILEIMPORTTIME, as `python -X importtime`), serves requests
-on all five APIs, and its log is read after SIGTERM.
+memory. The real `mocks serve` process runs with Python's own import log switched on
+(PYTHONPROFILEIMPORTTIME, as `python -X importtime`), serves requests, and its log is read after
+SIGTERM.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ SERVING_NEVER_IMPORTS = ("hypothesis", "schemathesis", "mocks.verify", "httpx")
 IMPORTED = re.compile(r"^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)\s*$")
 
 
-def test_serving_all_five_apis_imports_no_verifier(serve, monkeypatch):
+def test_serving_all_five_apis_imports_neither_the_verifiers_nor_httpx(serve, monkeypatch):
     monkeypatch.setenv("PYTHONPROFILEIMPORTTIME", "1")
     served = serve(*ALL_PORTS_FREE)
     assert len(served.admin_links) == 5
