@@ -90,7 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     hook.add_argument("--examples", type=int, default=10, help="delivery schedules to try (default 10)")
     hook.add_argument("--seed", type=int)
     hook.add_argument("--junit", metavar="FILE")
-    hook.set_defaults(run=_verify("webhook_handler"))
+    hook.set_defaults(run=_verify("webhook"))
 
     provider = commands.add_parser(
         "verify-provider", help="check a real or staging provider against our contract (Schemathesis)")

@@ -16,13 +16,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from mocks.verify.expectations import Expectation, load_expectations, of_callables
-from mocks.verify.explore import SHRINK_SECONDS, Finished, Outcome, explore
-from mocks.verify.facts import ApiFacts, Facts, FactSet
-from mocks.verify.properties import runaway
-from mocks.verify.replay import write_scenario
-from mocks.verify.report import JUnit, Progress, explain
-from mocks.verify.runner import CommandLauncher, FunctionLauncher, Launcher, Runner
+from mocks.verify.client.expectations import Expectation, load_expectations, of_callables
+from mocks.verify.client.explore import SHRINK_SECONDS, Finished, Outcome, explore
+from mocks.verify.client.facts import ApiFacts, Facts, FactSet
+from mocks.verify.client.properties import runaway
+from mocks.verify.client.report import JUnit, Progress, explain
+from mocks.verify.client.runner import CommandLauncher, FunctionLauncher, Launcher, Runner
+from mocks.verify.client.scenario import write_scenario
 
 
 def run_cli(args: argparse.Namespace) -> int:
@@ -83,7 +83,7 @@ def verify_function(api: str | Sequence[str], client: Callable[[Any, Any], Any],
     Returning counts as exit status 0, raising as 1. The function runs in a forked process with
     the MOCKS_* variables in its environment, so it may read MOCKS_LOCAL_URL and the like too.
     For several APIs, `base_url` and `credentials` are dicts by API name. `expect`: callables
-    over what a run left (see `mocks.verify.expectations`), checked after every run that returns.
+    over what a run left (see `mocks.verify.client.expectations`), checked after every run that returns.
     """
     handlers = [Progress(stream)] if stream is not None else []
     return verify(api, FunctionLauncher(client), examples=examples, seed=seed, timeout=timeout,

@@ -21,11 +21,11 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 
-from mocks.verify.expectations import Expectation, broken_expectations
-from mocks.verify.facts import Facts
-from mocks.verify.properties import PROPERTIES, Violation, judge
-from mocks.verify.runner import Run, Runner, Watch
-from mocks.verify.schedules import Plan, Schedule, coverage, schedules
+from mocks.verify.client.expectations import Expectation, broken_expectations
+from mocks.verify.client.facts import Facts
+from mocks.verify.client.properties import PROPERTIES, Violation, judge
+from mocks.verify.client.runner import Run, Runner, Watch
+from mocks.verify.client.schedules import Plan, Schedule, coverage, schedules
 
 SHRINK_SECONDS = 60.0
 

@@ -14,10 +14,10 @@ from typing import Any
 import yaml
 
 from mocks.scenarios import load_scenario
-from mocks.verify.explore import Outcome, Verdict
-from mocks.verify.facts import ApiFacts
-from mocks.verify.report import explain
-from mocks.verify.traffic import Call
+from mocks.verify.client.explore import Outcome, Verdict
+from mocks.verify.client.facts import ApiFacts
+from mocks.verify.client.report import explain
+from mocks.verify.client.traffic import Call
 
 
 def write_scenario(outcome: Outcome, directory: str | Path) -> Path:

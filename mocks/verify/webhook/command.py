@@ -43,8 +43,8 @@ from hypothesis.errors import Flaky
 from mocks.fixtures import load_fixtures
 from mocks.registry import load_contract
 from mocks.verify.junit import write_suite
-from mocks.verify.webhook_events import DUPLICATE, Event, EventSource, Request
-from mocks.verify.webhook_schedule import Step, complete, describe, is_bad, schedules
+from mocks.verify.webhook.events import DUPLICATE, Event, EventSource, Request
+from mocks.verify.webhook.schedule import Step, complete, describe, is_bad, schedules
 
 ACKNOWLEDGES = "acknowledges every good delivery with 2xx"
 REJECTS = "rejects every bad signature with 4xx and does not apply it"

@@ -11,11 +11,11 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import TextIO
 
-from mocks.verify.explore import ExampleDone, Finished, Outcome, ProbeDone, Started, Verdict
-from mocks.verify.facts import Facts
+from mocks.verify.client.explore import ExampleDone, Finished, Outcome, ProbeDone, Started, Verdict
+from mocks.verify.client.facts import Facts
+from mocks.verify.client.properties import PROPERTIES, Violation
+from mocks.verify.client.schedules import KINDS
 from mocks.verify.junit import write_suite
-from mocks.verify.properties import PROPERTIES, Violation
-from mocks.verify.schedules import KINDS
 
 TRANSCRIPT_HEAD, TRANSCRIPT_TAIL = 30, 10
 
@@ -80,7 +80,7 @@ def summary(outcome: Outcome) -> str:
         if outcome.scenario is not None:
             lines += ["", "Replay it by hand (QA):",
                       f"  mocks serve {outcome.api} --scenario {outcome.scenario}",
-                      *[f"  eval \"$(python -m mocks.verify.environment {name})\"   # in a second shell"
+                      *[f"  eval \"$(python -m mocks.verify.client.environment {name})\"   # in a second shell"
                         for name in outcome.api.split()[:1]],
                       f"  {outcome.client}",
                       f"  mocks scenarios --check {outcome.scenario}   # shows each fault striking as recorded"]

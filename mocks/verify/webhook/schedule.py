@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from hypothesis import strategies as st
 
-from mocks.verify.webhook_events import BAD, DELIVER, DUPLICATE, GOOD, TAMPERED, UNSIGNED, WRONG_SECRET, Event
+from mocks.verify.webhook.events import BAD, DELIVER, DUPLICATE, GOOD, TAMPERED, UNSIGNED, WRONG_SECRET, Event
 
 
 @dataclass(frozen=True)
