@@ -18,7 +18,8 @@ from mocks.templates import compile_template
 from mocks.verify.client import verify_function
 from mocks.verify.client.explore import DECIDED_EARLY
 from mocks.verify.client.properties import runaway
-from mocks.verify.client.runner import FunctionLauncher, Runner
+from mocks.verify.client.runner import FunctionLauncher
+from mocks.verify.client.runner import SandboxRunner as Runner
 from mocks.verify.client.schedules import Schedule, ScheduledFault
 
 MOCKS = str(Path(sys.executable).with_name("mocks"))

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from mocks.verify.client.expectations import Expectation, load_expectations, of_callables
-from mocks.verify.client.explore import SHRINK_SECONDS, Finished, Outcome, explore
+from mocks.verify.client.explore import SHRINK_SECONDS, Exploration, Finished, explore
 from mocks.verify.client.facts import ApiFacts, Facts, FactSet
 from mocks.verify.client.properties import runaway
 from mocks.verify.client.report import JUnit, Progress, explain
-from mocks.verify.client.runner import CommandLauncher, FunctionLauncher, Launcher, Runner
+from mocks.verify.client.runner import CommandLauncher, FunctionLauncher, Launcher, SandboxRunner
 from mocks.verify.client.scenario import write_scenario
 
 
@@ -53,7 +53,7 @@ def run_cli(args: argparse.Namespace) -> int:
 def verify(api: str | Sequence[str], launcher: Launcher, *, examples: int = 25, seed: int | None = None,
            timeout: float = 30.0, scenario_dir: str | Path | None = ".", handlers: Sequence[Callable[[Any], None]] = (),
            shrink_seconds: float = SHRINK_SECONDS, max_faults: int = 3,
-           expectations: Sequence[Expectation] = ()) -> Outcome:
+           expectations: Sequence[Expectation] = ()) -> Exploration:
     """Verify one client of `api` (or of several APIs, served on one clock); handlers receive the events."""
 
     def emit(event: Any) -> None:
@@ -62,7 +62,7 @@ def verify(api: str | Sequence[str], launcher: Launcher, *, examples: int = 25, 
         for handler in handlers:
             handler(event)
 
-    with Runner(api, launcher, timeout, runaway=runaway) as runner:
+    with SandboxRunner(api, launcher, timeout, runaway=runaway) as runner:
         facts: Facts = (ApiFacts.of(runner.api) if len(runner.names) == 1
                         else FactSet({name: ApiFacts.of(each) for name, each in runner.apis.items()}))
         outcome = explore(runner, facts, client=launcher.describe(), examples=examples, seed=seed, emit=emit,
@@ -77,7 +77,7 @@ def verify(api: str | Sequence[str], launcher: Launcher, *, examples: int = 25, 
 def verify_function(api: str | Sequence[str], client: Callable[[Any, Any], Any], *, examples: int = 20,
                     seed: int | None = 0, timeout: float = 10.0, scenario_dir: str | Path | None = None,
                     stream: TextIO | None = None, shrink_seconds: float = 30.0,
-                    expect: Callable[[dict[str, Any]], Any] | Sequence[Callable[[dict[str, Any]], Any]] = ()) -> Outcome:
+                    expect: Callable[[dict[str, Any]], Any] | Sequence[Callable[[dict[str, Any]], Any]] = ()) -> Exploration:
     """Verify a Python client function `client(base_url, credentials)` (the pytest helper's engine).
 
     Returning counts as exit status 0, raising as 1. The function runs in a forked process with
@@ -91,7 +91,7 @@ def verify_function(api: str | Sequence[str], client: Callable[[Any, Any], Any],
                   expectations=of_callables([expect] if callable(expect) else list(expect)))
 
 
-def failure_text(outcome: Outcome) -> str:
+def failure_text(outcome: Exploration) -> str:
     """What a test failure shows: the explained minimal failure and how to replay it."""
     if outcome.error:
         return f"verify-client {outcome.api}: {outcome.error}"

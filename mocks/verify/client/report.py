@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import TextIO
 
-from mocks.verify.client.explore import ExampleDone, Finished, Outcome, ProbeDone, Started, Verdict
+from mocks.verify.client.explore import ExampleDone, Exploration, Finished, ProbeDone, Started, Verdict
 from mocks.verify.client.facts import Facts
 from mocks.verify.client.properties import PROPERTIES, Violation
 from mocks.verify.client.schedules import KINDS
@@ -63,7 +63,7 @@ class Progress:
         print(text, file=self.stream, flush=True)
 
 
-def summary(outcome: Outcome) -> str:
+def summary(outcome: Exploration) -> str:
     lines = ["", f"{'property':<62} {'runs':>5} {'failed':>7}"]
     for prop in PROPERTIES:
         checked, failed = outcome.tally[prop.name]
@@ -91,7 +91,7 @@ def summary(outcome: Outcome) -> str:
     return "\n".join(lines)
 
 
-def exercised(outcome: Outcome) -> list[str]:
+def exercised(outcome: Exploration) -> list[str]:
     """Which (operation, fault) pairs struck at least once, by operation."""
     by_operation: dict[str, list[str]] = {}
     several = len(outcome.api.split()) > 1
@@ -169,7 +169,7 @@ class JUnit:
             write_junit(event.outcome, self.path)
 
 
-def write_junit(outcome: Outcome, path: Path) -> None:
+def write_junit(outcome: Exploration, path: Path) -> None:
     broken = {v.property for v in outcome.failure.violations} if outcome.failure else set()
     suite = ET.Element("testsuite", name=f"verify-client {outcome.api}", tests=str(len(PROPERTIES)),
                        failures=str(len(broken)), errors="1" if outcome.error else "0",

@@ -192,7 +192,7 @@ def _arguments(env: dict[str, str]) -> tuple[Any, Any]:
 Watch = Callable[[Run], str | None]  # looks at a run in progress: a reason to stop it now, or None
 
 
-class Runner:
+class SandboxRunner:
     """One sandbox serving every API the client talks to (one clock), reused by every run."""
 
     def __init__(self, api_names: str | Sequence[str], launcher: Launcher, timeout: float,

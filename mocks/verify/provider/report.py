@@ -23,7 +23,7 @@ TESTING_PHASES = {PhaseName.EXAMPLES, PhaseName.COVERAGE, PhaseName.FUZZING, Pha
 
 
 @dataclass
-class Step:
+class ProviderStep:
     """One request of a multi-request reproduction (stateful failures)."""
 
     operation: str
@@ -39,7 +39,7 @@ class Finding:
     operation: str  # "GET /companies/{companyId}"
     phase: str
     curl: str
-    steps: list[Step] = field(default_factory=list)
+    steps: list[ProviderStep] = field(default_factory=list)
     status: int | None = None
 
 
@@ -265,7 +265,7 @@ class ReportBuilder:
                 finding = Finding(
                     check=check.name, code=failure.code, title=failure.title, message=failure.message,
                     operation=failure.operation or label, phase=event.phase.value, curl=info.code_sample,
-                    steps=[Step(s.operation, s.curl) for s in info.steps] if len(info.steps) > 1 else [],
+                    steps=[ProviderStep(s.operation, s.curl) for s in info.steps] if len(info.steps) > 1 else [],
                     status=response.status_code if response is not None else None,
                 )
                 self._add(finding, final=event.is_final, key=failure)
