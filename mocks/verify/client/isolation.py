@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 
-from mocks.types import ConnectionDropped, MockRequest, MockResponse
+from mocks.types import MockRequest, MockResponse
 
 DRAIN_SECONDS = 5.0  # longest wait for a run's requests in flight (latency faults are at most 0.5 s)
 QUIET_SECONDS = 0.1  # no new arrival for this long: the client has nothing more on the way
@@ -71,7 +71,7 @@ class RunGate:
     async def handle(self, request: MockRequest) -> MockResponse:
         with self._lock:
             if not self._open:
-                raise ConnectionDropped("a request of a run that has ended")
+                return MockResponse.dropped()  # a request of a run that has ended: cut, never acted on
             run = self._run
             self._in_flight += 1
             self._last_arrival = time.monotonic()
