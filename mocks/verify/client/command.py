@@ -20,9 +20,10 @@ from mocks.verify.client.expectations import Expectation, load_expectations, of_
 from mocks.verify.client.explore import SHRINK_SECONDS, Exploration, Finished, explore
 from mocks.verify.client.facts import ApiFacts, Facts, FactSet
 from mocks.verify.client.properties import runaway
-from mocks.verify.client.report import JUnit, Progress, explain
+from mocks.verify.client.report import ClientProgress, ClientReport, explain
 from mocks.verify.client.runner import CommandLauncher, FunctionLauncher, Launcher, SandboxRunner
 from mocks.verify.client.scenario import write_scenario
+from mocks.verify.report import finish
 
 
 def run_cli(args: argparse.Namespace) -> int:
@@ -39,15 +40,12 @@ def run_cli(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"mocks verify-client: --expect: {exc}", file=sys.stderr)
         return 2
-    handlers: list[Callable[[Any], None]] = [Progress(sys.stdout, quiet=args.quiet)]
-    if args.junit:
-        handlers.append(JUnit(args.junit))
+    progress = ClientProgress(sys.stdout, quiet=args.quiet, summary=False)
     outcome = verify(args.api, CommandLauncher(command), examples=args.examples, seed=args.seed,
-                     timeout=args.timeout, scenario_dir=args.scenario_dir, handlers=handlers,
+                     timeout=args.timeout, scenario_dir=args.scenario_dir, handlers=[progress],
                      expectations=expectations)
-    if outcome.error:
-        return 2
-    return 0 if outcome.passed else 1
+    status = finish(ClientReport(outcome), junit=args.junit)
+    return 2 if outcome.error else status  # 2: the verification could not run
 
 
 def verify(api: str | Sequence[str], launcher: Launcher, *, examples: int = 25, seed: int | None = None,
@@ -85,7 +83,7 @@ def verify_function(api: str | Sequence[str], client: Callable[[Any, Any], Any],
     For several APIs, `base_url` and `credentials` are dicts by API name. `expect`: callables
     over what a run left (see `mocks.verify.client.expectations`), checked after every run that returns.
     """
-    handlers = [Progress(stream)] if stream is not None else []
+    handlers = [ClientProgress(stream)] if stream is not None else []
     return verify(api, FunctionLauncher(client), examples=examples, seed=seed, timeout=timeout,
                   scenario_dir=scenario_dir, handlers=handlers, shrink_seconds=shrink_seconds,
                   expectations=of_callables([expect] if callable(expect) else list(expect)))

@@ -1,4 +1,4 @@
-"""Show a verification: progress lines while it runs, a summary at the end, JUnit XML for CI.
+"""Show a verification: progress lines while it runs, a summary at the end, JUnit XML for CI (`ClientReport`).
 
 Each output is a handler of the events `explore` emits; `explain` puts a failure in plain words
 (which faults, in which order, what the client did, which property broke).
@@ -8,24 +8,28 @@ from __future__ import annotations
 
 import sys
 import xml.etree.ElementTree as ET
-from pathlib import Path
 from typing import TextIO
 
+from mocks.verify import junit
 from mocks.verify.client.explore import ExampleDone, Exploration, Finished, ProbeDone, Started, Verdict
 from mocks.verify.client.facts import Facts
 from mocks.verify.client.properties import PROPERTIES, Violation
 from mocks.verify.client.schedules import KINDS
-from mocks.verify.junit import write_suite
+from mocks.verify.report import progress_to
 
 TRANSCRIPT_HEAD, TRANSCRIPT_TAIL = 30, 10
 
 
-class Progress:
-    """Human-readable output on a stream: one line per run, then the summary and any failure."""
+class ClientProgress:
+    """The run's events as progress lines (the header always, run lines unless `quiet`), then the summary.
 
-    def __init__(self, stream: TextIO | None = None, *, quiet: bool = False) -> None:
+    `summary=False` leaves the summary to the command's `finish` (`ClientReport.render`).
+    """
+
+    def __init__(self, stream: TextIO | None = None, *, quiet: bool = False, summary: bool = True) -> None:
         self.stream = stream or sys.stdout
-        self.quiet = quiet
+        self.quiet, self.summary = quiet, summary
+        self._line = progress_to(self.stream)
         self.facts: Facts | None = None
 
     def __call__(self, event: object) -> None:
@@ -44,8 +48,8 @@ class Progress:
         elif isinstance(event, ExampleDone):
             label = {"shrink": "shrink", "coverage": "cover"}.get(event.phase, "example")
             self._progress(f"{label} {event.number:>3}", event.verdict)
-        elif isinstance(event, Finished):
-            print(summary(event.outcome), file=self.stream, flush=True)
+        elif isinstance(event, Finished) and self.summary:
+            self._line(summary(event.outcome))
 
     def _progress(self, label: str, verdict: Verdict) -> None:
         if self.quiet:
@@ -58,9 +62,6 @@ class Progress:
         if verdict.failed:
             line += "  -> " + "; ".join(dict.fromkeys(v.title for v in verdict.violations))
         self._line(line)
-
-    def _line(self, text: str) -> None:
-        print(text, file=self.stream, flush=True)
 
 
 def summary(outcome: Exploration) -> str:
@@ -158,35 +159,33 @@ def transcript(verdict: Verdict, facts: Facts) -> list[str]:
     return rows
 
 
-class JUnit:
-    """JUnit XML for CI: one test case per property; a failing one carries the explained failure."""
+class ClientReport:
+    """An exploration as the verifiers' shared report: the summary, and one JUnit test case per property."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+    def __init__(self, outcome: Exploration) -> None:
+        self.outcome = outcome
 
-    def __call__(self, event: object) -> None:
-        if isinstance(event, Finished):
-            write_junit(event.outcome, self.path)
+    @property
+    def passed(self) -> bool:
+        return self.outcome.passed
 
+    def render(self) -> str:
+        return summary(self.outcome)
 
-def write_junit(outcome: Exploration, path: Path) -> None:
-    broken = {v.property for v in outcome.failure.violations} if outcome.failure else set()
-    suite = ET.Element("testsuite", name=f"verify-client {outcome.api}", tests=str(len(PROPERTIES)),
-                       failures=str(len(broken)), errors="1" if outcome.error else "0",
-                       time=f"{outcome.elapsed:.3f}")
-    props = ET.SubElement(suite, "properties")
-    for name, value in (("api", outcome.api), ("client", outcome.client), ("seed", outcome.seed),
-                        ("runs", outcome.runs), ("shrink_runs", outcome.shrink_runs),
-                        ("fault_kinds", ",".join(KINDS)), ("scenario", outcome.scenario or "")):
-        ET.SubElement(props, "property", name=name, value=str(value))
-    for prop in PROPERTIES:
-        case = ET.SubElement(suite, "testcase", classname=f"verify-client.{outcome.api}", name=prop.title,
-                             time="0")
-        if prop.name in broken:
-            messages = [v.message for v in outcome.failure.violations if v.property == prop.name]
-            failure = ET.SubElement(case, "failure", message=messages[0][:500], type=prop.name)
-            failure.text = explain(outcome.failure, outcome.facts, outcome.original)
-        elif outcome.error:
-            ET.SubElement(case, "error", message=outcome.error)
-    ET.SubElement(suite, "system-out").text = summary(outcome)
-    write_suite(suite, path)
+    def junit(self) -> ET.Element:
+        outcome = self.outcome
+        broken = {v.property for v in outcome.failure.violations} if outcome.failure else set()
+        suite = junit.suite(f"verify-client {outcome.api}", seconds=outcome.elapsed, properties={
+            "api": outcome.api, "client": outcome.client, "seed": outcome.seed, "runs": outcome.runs,
+            "shrink_runs": outcome.shrink_runs, "fault_kinds": ",".join(KINDS), "scenario": outcome.scenario or ""})
+        for prop in PROPERTIES:
+            case = junit.case(suite, f"verify-client.{outcome.api}", prop.title)
+            case.set("time", "0")
+            if prop.name in broken:
+                messages = [v.message for v in outcome.failure.violations if v.property == prop.name]
+                junit.failure(case, messages[0][:500], explain(outcome.failure, outcome.facts, outcome.original),
+                              kind=prop.name)
+            elif outcome.error:
+                junit.error(case, outcome.error)
+        ET.SubElement(suite, "system-out").text = summary(outcome)
+        return suite

@@ -20,30 +20,23 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 
 from mocks.registry import load_contract
 from mocks.verify.provider.options import ProviderOptions, options_from_args
 from mocks.verify.provider.report import ProviderReport, ReportBuilder
 from mocks.verify.provider.schema import schemathesis_config, schemathesis_document
+from mocks.verify.report import Progress, finish, no_progress, progress_to
 
 
 def run_cli(args: argparse.Namespace) -> int:
     options = options_from_args(args)
-    _to_stderr(f"verify-provider: contracts/{options.api}.yaml against {options.base_url} "
+    progress = progress_to(sys.stderr, quiet=args.quiet)
+    progress(f"verify-provider: contracts/{options.api}.yaml against {options.base_url} "
              f"({', '.join(options.phases)}; {options.examples} examples per operation)")
-    report = verify_provider(options, progress=_to_stderr)
-    print(report.render())
-    if args.junit:
-        report.write_junit(args.junit)
-    return 0 if report.passed else 1
+    return finish(verify_provider(options, progress=progress), junit=args.junit)
 
 
-def _to_stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
-def verify_provider(options: ProviderOptions, *, progress: Callable[[str], None] | None = None) -> ProviderReport:
+def verify_provider(options: ProviderOptions, *, progress: Progress = no_progress) -> ProviderReport:
     """Run Schemathesis with our contract against `options.base_url` and collect what it found."""
     import schemathesis
     from schemathesis.engine import from_schema

@@ -27,12 +27,12 @@ import argparse
 import random
 import sys
 import time
-from collections.abc import Callable
 
 import httpx
 
 from mocks.fixtures import load_fixtures
 from mocks.registry import load_contract
+from mocks.verify.report import Progress, finish, no_progress, progress_to
 from mocks.verify.webhook.events import EventSource
 from mocks.verify.webhook.options import HandlerOptions
 from mocks.verify.webhook.report import ACKNOWLEDGES, ONCE, REJECTS, HandlerReport
@@ -46,14 +46,11 @@ def run_cli(args: argparse.Namespace) -> int:
         raise ValueError("--events and --examples must be at least 1")
     options = HandlerOptions(api=args.api, url=args.url, state_url=args.state_url, secret=args.secret,
                              events=args.events, examples=args.examples, seed=args.seed)
-    report = verify_webhook_handler(options, progress=lambda line: print(line, file=sys.stderr, flush=True))
-    print(report.render())
-    if args.junit:
-        report.write_junit(args.junit)
-    return 0 if report.passed else 1
+    report = verify_webhook_handler(options, progress=progress_to(sys.stderr, quiet=args.quiet))
+    return finish(report, junit=args.junit)
 
 
-def verify_webhook_handler(options: HandlerOptions, *, progress: Callable[[str], None] | None = None) -> HandlerReport:
+def verify_webhook_handler(options: HandlerOptions, *, progress: Progress = no_progress) -> HandlerReport:
     source = EventSource(load_contract(options.api), load_fixtures(options.api), options.secret)
     seed = options.seed if options.seed is not None else random.SystemRandom().getrandbits(32)
     report = HandlerReport(options, seed, source.signed, source.signature_header)
@@ -64,7 +61,7 @@ def verify_webhook_handler(options: HandlerOptions, *, progress: Callable[[str],
     with httpx.Client(timeout=options.timeout) as client:
         report.error = preflight(client, options)
         if report.error is None:
-            explore(DeliveryRunner(options, source, client, report, progress or (lambda line: None)), report)
+            explore(DeliveryRunner(options, source, client, report, progress), report)
     report.running_time = time.perf_counter() - started
     return report
 

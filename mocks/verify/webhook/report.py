@@ -6,9 +6,8 @@ import shlex
 import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from mocks.verify.junit import write_suite
+from mocks.verify import junit
 from mocks.verify.webhook.events import Request, SampleEvent
 from mocks.verify.webhook.options import HandlerOptions
 from mocks.verify.webhook.schedule import DeliveryStep
@@ -135,20 +134,17 @@ class HandlerReport:
         lines += ["", f"Repeat this run: {rerun} --events {o.events} --examples {o.examples} --seed {self.seed}"]
         return lines
 
-    def write_junit(self, path: str | Path) -> None:
-        suite = ET.Element("testsuite", name=f"verify-webhook-handler {self.options.api}",
-                           time=f"{self.running_time:.3f}")
+    def junit(self) -> ET.Element:
+        suite = junit.suite(f"verify-webhook-handler {self.options.api}", seconds=self.running_time)
         for name, verdict in self.properties():
-            case = ET.SubElement(suite, "testcase", classname=f"verify-webhook-handler.{self.options.api}",
-                                 name=name)
+            case = junit.case(suite, f"verify-webhook-handler.{self.options.api}", name)
             if verdict == "FAIL":
-                ET.SubElement(case, "failure", message=name).text = self.render()
+                junit.failure(case, name, self.render())
             elif verdict == "NOT RUN":
-                ET.SubElement(case, "error", message=self.error or "not run").text = self.error
+                junit.error(case, self.error or "not run", self.error)
             elif verdict.startswith("SKIP"):
-                ET.SubElement(case, "skipped", message=verdict[6:])
-        write_suite(suite, path)
-
+                junit.skipped(case, verdict[6:])
+        return suite
 
 def curl(url: str, request: Request) -> str:
     parts = ["curl", "-sS", "-i", "-X", "POST", url]

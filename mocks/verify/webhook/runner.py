@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -12,6 +11,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import Flaky
 
+from mocks.verify.report import Progress
 from mocks.verify.webhook.events import DUPLICATE, EventSource, SampleEvent
 from mocks.verify.webhook.options import HandlerOptions
 from mocks.verify.webhook.report import (
@@ -75,7 +75,7 @@ class DeliveryRunner:
     """Delivers one schedule and checks the properties after every delivery."""
 
     def __init__(self, options: HandlerOptions, source: EventSource, client: httpx.Client,
-                 report: HandlerReport, progress: Callable[[str], None]) -> None:
+                 report: HandlerReport, progress: Progress) -> None:
         self.options, self.source, self.client, self.report = options, source, client, report
         self.progress = progress
         self.rng = random.Random(random.SystemRandom().getrandbits(64))  # ids only: fresh for every schedule
