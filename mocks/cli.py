@@ -88,9 +88,10 @@ def _parser() -> argparse.ArgumentParser:
     hook.add_argument("--secret", help="signing secret the handler expects (default: the sandbox's)")
     hook.add_argument("--events", type=int, default=5, help="distinct events to send (default 5)")
     hook.add_argument("--examples", type=int, default=10, help="delivery schedules to try (default 10)")
-    hook.add_argument("--seed", type=int)
-    hook.add_argument("--junit", metavar="FILE")
-    hook.set_defaults(run=_verify("webhook_handler"))
+    hook.add_argument("--seed", type=int, help="random seed, for a reproducible run")
+    hook.add_argument("--junit", metavar="FILE", help="write JUnit XML for CI")
+    hook.add_argument("--quiet", action="store_true", help="no progress lines")
+    hook.set_defaults(run=_verify("webhook"))
 
     provider = commands.add_parser(
         "verify-provider", help="check a real or staging provider against our contract (Schemathesis)")
@@ -107,8 +108,9 @@ def _parser() -> argparse.ArgumentParser:
                           help="pin a parameter, e.g. path.companyId=1a00… (the tenant the credentials may see)")
     provider.add_argument("--operation", action="append", default=[], metavar="OPERATION_ID",
                           help="only this operation (repeatable)")
-    provider.add_argument("--seed", type=int)
-    provider.add_argument("--junit", metavar="FILE")
+    provider.add_argument("--seed", type=int, help="random seed, for a reproducible run")
+    provider.add_argument("--junit", metavar="FILE", help="write JUnit XML for CI")
+    provider.add_argument("--quiet", action="store_true", help="no progress lines")
     provider.set_defaults(run=_verify("provider"))
     return parser
 

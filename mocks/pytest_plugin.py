@@ -142,7 +142,7 @@ def verify_client(tmp_path):
     sandbox on a real port; the same properties as `mocks verify-client` decide. On failure the test
     fails with the minimal schedule in plain words; its scenario file is written under tmp_path.
     `api` may name several APIs (a list): the function then gets dicts by API name. `expect=` takes
-    callables over what a run left, checked after every run that returns (mocks.verify.expectations).
+    callables over what a run left, checked after every run that returns (mocks.verify.client.expectations).
     """
     from mocks.verify.client import failure_text, verify_function
 

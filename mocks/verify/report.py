@@ -1,192 +1,57 @@
-"""Show a verification: progress lines while it runs, a summary at the end, JUnit XML for CI.
+"""What the three verifiers' commands share: progress lines, a report, the end of a run.
 
-Each output is a handler of the events `explore` emits; `explain` puts a failure in plain words
-(which faults, in which order, what the client did, which property broke).
+Every command prints progress lines while it runs (`progress_to`), and ends with `finish`: the
+report rendered on stdout, its JUnit suite written when --junit asks, and the exit status.
+Progress goes to stderr for verify-provider and verify-webhook-handler, to stdout for
+verify-client (its run lines are its output); the report always goes to stdout.
 """
 
 from __future__ import annotations
 
 import sys
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol, TextIO
 
-from mocks.verify.explore import ExampleDone, Finished, Outcome, ProbeDone, Started, Verdict
-from mocks.verify.facts import Facts
 from mocks.verify.junit import write_suite
-from mocks.verify.properties import PROPERTIES, Violation
-from mocks.verify.schedules import KINDS
 
-TRANSCRIPT_HEAD, TRANSCRIPT_TAIL = 30, 10
-
-
-class Progress:
-    """Human-readable output on a stream: one line per run, then the summary and any failure."""
-
-    def __init__(self, stream: TextIO | None = None, *, quiet: bool = False) -> None:
-        self.stream = stream or sys.stdout
-        self.quiet = quiet
-        self.facts: Facts | None = None
-
-    def __call__(self, event: object) -> None:
-        if isinstance(event, Started):
-            self.facts = event.facts
-            self._line(f"mocks verify-client {event.api}: up to {event.examples} fault schedules, seed {event.seed}, "
-                       f"time budget {event.timeout:g} s per run")
-            self._line(f"  client:  {event.client}")
-            self._line(f"  sandbox: {', '.join(f'{k} {v}' for k, v in event.urls.items())}")
-        elif isinstance(event, ProbeDone):
-            self._progress("probe", event.verdict)
-            for plan in [] if self.quiet else event.plan or []:
-                several = f"{plan.facts.name} " if len(event.plan) > 1 else ""
-                self._line(f"  {several}operations seen: {', '.join(plan.operations)}")
-                self._line(f"  {several}fault kinds drawn from the contract: {', '.join(plan.kinds())}")
-        elif isinstance(event, ExampleDone):
-            label = {"shrink": "shrink", "coverage": "cover"}.get(event.phase, "example")
-            self._progress(f"{label} {event.number:>3}", event.verdict)
-        elif isinstance(event, Finished):
-            print(summary(event.outcome), file=self.stream, flush=True)
-
-    def _progress(self, label: str, verdict: Verdict) -> None:
-        if self.quiet:
-            return
-        run = verdict.run
-        status = "FAIL" if verdict.failed else "ok"
-        code = "-" if run.exit_code is None else run.exit_code
-        line = (f"  {label:<11} {status:<4} {run.elapsed:6.2f}s  exit {code!s:<3} {len(run.calls):>4} requests  "
-                f"{run.schedule.short(self.facts)}")
-        if verdict.failed:
-            line += "  -> " + "; ".join(dict.fromkeys(v.title for v in verdict.violations))
-        self._line(line)
-
-    def _line(self, text: str) -> None:
-        print(text, file=self.stream, flush=True)
+Progress = Callable[[str], None]
+"""One line of progress."""
 
 
-def summary(outcome: Outcome) -> str:
-    lines = ["", f"{'property':<62} {'runs':>5} {'failed':>7}"]
-    for prop in PROPERTIES:
-        checked, failed = outcome.tally[prop.name]
-        lines.append(f"{prop.title:<62} {checked:>5} {failed:>7}")
-    lines.append("")
-    verdict = ("PASSED" if outcome.passed else "ERROR" if outcome.error else "FAILED")
-    lines.append(f"{verdict}: {outcome.api}, {outcome.runs} runs ({outcome.coverage_runs} covering each declared "
-                 f"fault, {outcome.shrink_runs} while shrinking) in {outcome.elapsed:.1f} s, seed {outcome.seed}")
-    lines += exercised(outcome)
-    if outcome.error:
-        lines.append(f"  {outcome.error}")
-    if outcome.failure is not None:
-        lines += ["", explain(outcome.failure, outcome.facts, outcome.original)]
-        if outcome.scenario is not None:
-            lines += ["", "Replay it by hand (QA):",
-                      f"  mocks serve {outcome.api} --scenario {outcome.scenario}",
-                      *[f"  eval \"$(python -m mocks.verify.environment {name})\"   # in a second shell"
-                        for name in outcome.api.split()[:1]],
-                      f"  {outcome.client}",
-                      f"  mocks scenarios --check {outcome.scenario}   # shows each fault striking as recorded"]
-        expect = "".join(f" --expect {source}" for source in dict.fromkeys(e.source for e in outcome.expectations)
-                         if source)
-        lines += ["Reproduce this search:", (f"  mocks verify-client {outcome.api} --seed {outcome.seed} "
-                                             f"--examples {outcome.examples}{expect} -- {outcome.client}")]
-    return "\n".join(lines)
+class Report(Protocol):
+    """What every verifier's run returns."""
+
+    @property
+    def passed(self) -> bool: ...
+
+    def render(self) -> str:
+        """The final text, printed on stdout."""
+        ...
+
+    def junit(self) -> ET.Element:
+        """One <testsuite> (built with `mocks.verify.junit`)."""
+        ...
 
 
-def exercised(outcome: Outcome) -> list[str]:
-    """Which (operation, fault) pairs struck at least once, by operation."""
-    by_operation: dict[str, list[str]] = {}
-    several = len(outcome.api.split()) > 1
-    for (api, operation, kind, code, wait), runs in sorted(outcome.exercised.items(), key=str):
-        status = outcome.facts.for_api(api).codes.get(code or "", "")
-        fault = " ".join(str(p) for p in (kind, status, code) if p) + (f" Retry-After {wait}" if wait is not None
-                                                                        else "")
-        by_operation.setdefault(f"{api}." * several + operation, []).append(fault + (f" x{runs}" if runs > 1 else ""))
-    if not by_operation:
-        return []
-    return ["Faults exercised (operation: faults that struck it):"] + [
-        f"  {operation}: {', '.join(faults)}" for operation, faults in by_operation.items()]
+def progress_to(stream: TextIO, *, quiet: bool = False) -> Progress:
+    """Progress lines on `stream`, flushed as they come; none when `quiet`."""
+
+    def line(text: str) -> None:
+        if not quiet:
+            print(text, file=stream, flush=True)
+
+    return line
 
 
-def explain(verdict: Verdict, facts: Facts, original: list[Violation] | None = None) -> str:
-    """A failure in plain words (`original`: what the first failing run broke, before shrinking)."""
-    run = verdict.run
-    size = len(run.schedule)
-    lines = [f"Minimal fault schedule ({size} fault{'s' * (size != 1)}){':' if size else ' - it fails with no fault'}"]
-    lines += [f"  {i}. {text}" for i, text in enumerate(run.schedule.describe(facts), 1) if size]
-    ending = ("was stopped: " + run.stopped if run.stopped else
-              "was stopped early, its outcome known: " + run.decided if run.decided else
-              f"was stopped after {run.budget:g} s (time budget)" if run.timed_out else
-              f"exited {run.exit_code}")
-    lines += ["", f"What the client did ({len(run.calls)} requests; it {ending} after {run.elapsed:.2f} s):"]
-    lines += transcript(verdict, facts)
-    lines += ["", "Which property broke:"]
-    lines += [f"  x {f'[{v.api}] ' if v.api else ''}{v.title}: {v.message}" for v in verdict.violations]
-    first = list(dict.fromkeys(v.title for v in original or []))
-    if first and first != list(dict.fromkeys(v.title for v in verdict.violations)):
-        lines += ["", (f"The first failing run (before shrinking) broke: {'; '.join(first)}. The schedule above "
-                       f"was shrunk keeping the first of them broken.")]
-    output = [line for line in run.output.strip().splitlines() if line.strip()][-12:]
-    if output:
-        lines += ["", "Client output (last lines):"] + [f"  | {line}" for line in output]
-    return "\n".join(lines)
+def no_progress(text: str) -> None:
+    """Progress nobody reads (the Python API without a `progress`)."""
 
 
-def transcript(verdict: Verdict, facts: Facts) -> list[str]:
-    run = verdict.run
-    if not run.calls:
-        return ["  (no request)"]
-    start = run.calls[0].arrived
-    numbers = {(state.get("api", ""), state.get("id")): index for index, state in enumerate(run.fired, 1)}
-    rows = []
-    for number, call in enumerate(run.calls, 1):
-        own = facts.for_api(call.api)
-        header = (own.idempotency_header or "").lower()
-        answer = call.outcome
-        if call.status and call.status >= 400 and call.response_headers.get("retry-after"):
-            answer += f" (Retry-After: {call.response_headers['retry-after']})"
-        extra = []
-        if header and call.headers.get(header):
-            extra.append(f"{own.idempotency_header}: {call.headers[header][:12]}")
-        if call.fault:
-            index = numbers.get((call.api, call.fault.get("id"))) or numbers.get(("", call.fault.get("id")))
-            extra.append(f"fault {index}" if index else "fault")
-        note = f"  [{', '.join(extra)}]" if extra else ""
-        where = f"{call.api} " if run.apis and len(run.apis) > 1 else ""
-        rows.append(f"  {number:>3} +{call.arrived - start:7.3f}s  {where}{call.label()} -> {answer}{note}")
-    if len(rows) > TRANSCRIPT_HEAD + TRANSCRIPT_TAIL:
-        skipped = len(rows) - TRANSCRIPT_HEAD - TRANSCRIPT_TAIL
-        rows = rows[:TRANSCRIPT_HEAD] + [f"  ... {skipped} more ..."] + rows[-TRANSCRIPT_TAIL:]
-    return rows
-
-
-class JUnit:
-    """JUnit XML for CI: one test case per property; a failing one carries the explained failure."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-
-    def __call__(self, event: object) -> None:
-        if isinstance(event, Finished):
-            write_junit(event.outcome, self.path)
-
-
-def write_junit(outcome: Outcome, path: Path) -> None:
-    broken = {v.property for v in outcome.failure.violations} if outcome.failure else set()
-    suite = ET.Element("testsuite", name=f"verify-client {outcome.api}", tests=str(len(PROPERTIES)),
-                       failures=str(len(broken)), errors="1" if outcome.error else "0",
-                       time=f"{outcome.elapsed:.3f}")
-    props = ET.SubElement(suite, "properties")
-    for name, value in (("api", outcome.api), ("client", outcome.client), ("seed", outcome.seed),
-                        ("runs", outcome.runs), ("shrink_runs", outcome.shrink_runs),
-                        ("fault_kinds", ",".join(KINDS)), ("scenario", outcome.scenario or "")):
-        ET.SubElement(props, "property", name=name, value=str(value))
-    for prop in PROPERTIES:
-        case = ET.SubElement(suite, "testcase", classname=f"verify-client.{outcome.api}", name=prop.title,
-                             time="0")
-        if prop.name in broken:
-            messages = [v.message for v in outcome.failure.violations if v.property == prop.name]
-            failure = ET.SubElement(case, "failure", message=messages[0][:500], type=prop.name)
-            failure.text = explain(outcome.failure, outcome.facts, outcome.original)
-        elif outcome.error:
-            ET.SubElement(case, "error", message=outcome.error)
-    ET.SubElement(suite, "system-out").text = summary(outcome)
-    write_suite(suite, path)
+def finish(report: Report, *, junit: str | Path | None = None, out: TextIO | None = None) -> int:
+    """Print the report, write its JUnit suite if asked; exit status 0 when it passed, 1 otherwise."""
+    print(report.render(), file=out or sys.stdout, flush=True)
+    if junit:
+        write_suite(report.junit(), junit)
+    return 0 if report.passed else 1

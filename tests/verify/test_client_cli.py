@@ -13,7 +13,7 @@ from clientkit import EXAMPLES, ROOT
 from mocks.registry import load_api
 from mocks.scenarios import apply_scenario, load_scenario
 from mocks.verify.client import verify
-from mocks.verify.runner import CommandLauncher
+from mocks.verify.client.runner import CommandLauncher
 
 MOCKS = str(Path(sys.executable).with_name("mocks"))
 

@@ -16,10 +16,11 @@ import yaml
 from mocks.scenarios import load_scenario
 from mocks.templates import compile_template
 from mocks.verify.client import verify_function
-from mocks.verify.explore import DECIDED_EARLY
-from mocks.verify.properties import runaway
-from mocks.verify.runner import FunctionLauncher, Runner
-from mocks.verify.schedules import Schedule, ScheduledFault
+from mocks.verify.client.explore import DECIDED_EARLY
+from mocks.verify.client.properties import runaway
+from mocks.verify.client.runner import FunctionLauncher
+from mocks.verify.client.runner import SandboxRunner as Runner
+from mocks.verify.client.schedules import Schedule, ScheduledFault
 
 MOCKS = str(Path(sys.executable).with_name("mocks"))
 

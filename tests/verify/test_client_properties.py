@@ -7,11 +7,11 @@ import json
 import pytest
 
 from mocks.registry import load_api
-from mocks.verify.facts import ApiFacts
-from mocks.verify.properties import PROPERTIES, judge
-from mocks.verify.runner import Run
-from mocks.verify.schedules import Schedule, ScheduledFault
-from mocks.verify.traffic import calls_of, logical_requests
+from mocks.verify.client.facts import ApiFacts
+from mocks.verify.client.properties import PROPERTIES, judge
+from mocks.verify.client.runner import Run
+from mocks.verify.client.schedules import Schedule, ScheduledFault
+from mocks.verify.client.traffic import calls_of, logical_requests
 
 ORDER = {"customer": "c1000000-0000-4000-8000-000000000001", "currency": "nzd",
          "line_items": [{"description": "Beans", "quantity": 1, "unit_amount": 100}]}

@@ -8,10 +8,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from mocks.registry import API_NAMES, load_api
-from mocks.verify.environment import FRIENDLY, client_environment
-from mocks.verify.facts import ApiFacts
-from mocks.verify.schedules import KINDS, RETRY_AFTERS, Plan, Schedule, ScheduledFault, coverage, schedules
-from mocks.verify.traffic import Call
+from mocks.verify.client.environment import FRIENDLY, client_environment
+from mocks.verify.client.facts import ApiFacts
+from mocks.verify.client.schedules import (
+    KINDS,
+    RETRY_AFTERS,
+    Plan,
+    Schedule,
+    ScheduledFault,
+    coverage,
+    schedules,
+)
+from mocks.verify.client.traffic import Call
 
 
 def probe_calling(facts: ApiFacts, *operations: str) -> list[Call]:

@@ -18,8 +18,8 @@ import pytest
 from mocks.cli import main
 from mocks.fixtures import load_fixtures
 from mocks.registry import load_contract
-from mocks.verify.webhook_events import BAD, DELIVER, DUPLICATE, TAMPERED, UNSIGNED, WRONG_SECRET, EventSource
-from mocks.verify.webhook_handler import ACKNOWLEDGES, ONCE, REJECTS, HandlerOptions, verify_webhook_handler
+from mocks.verify.webhook import ACKNOWLEDGES, ONCE, REJECTS, HandlerOptions, verify_webhook_handler
+from mocks.verify.webhook.events import BAD, DELIVER, DUPLICATE, TAMPERED, UNSIGNED, WRONG_SECRET, EventSource
 from mocks.webhooks import sign
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,11 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mocks.types import MockRequest
-from mocks.verify.effects import created_copies, effect_present
-from mocks.verify.facts import ApiFacts, Facts
-from mocks.verify.runner import Run
-from mocks.verify.schedules import REFUSALS
-from mocks.verify.traffic import Call, Logical, logical_requests, retry_chains
+from mocks.verify.client.effects import created_copies, effect_present
+from mocks.verify.client.facts import ApiFacts, Facts
+from mocks.verify.client.runner import Run
+from mocks.verify.client.schedules import REFUSALS
+from mocks.verify.client.traffic import Call, Logical, logical_requests, retry_chains
 
 RETRY_LIMIT = 8  # attempts of one request in a row, all but the last failing
 HOT_GAP = 0.05  # seconds: a retry sooner than this after a failure did not back off

@@ -9,21 +9,20 @@ from __future__ import annotations
 import textwrap
 import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from schemathesis.engine import Status, events
 from schemathesis.engine.run import PhaseName
 
-from mocks.verify.junit import write_suite
+from mocks.verify import junit
+from mocks.verify.report import Progress, no_progress
 
 TESTING_PHASES = {PhaseName.EXAMPLES, PhaseName.COVERAGE, PhaseName.FUZZING, PhaseName.STATEFUL_TESTING}
 
 
 @dataclass
-class Step:
+class ProviderStep:
     """One request of a multi-request reproduction (stateful failures)."""
 
     operation: str
@@ -39,7 +38,7 @@ class Finding:
     operation: str  # "GET /companies/{companyId}"
     phase: str
     curl: str
-    steps: list[Step] = field(default_factory=list)
+    steps: list[ProviderStep] = field(default_factory=list)
     status: int | None = None
 
 
@@ -154,8 +153,9 @@ class ProviderReport:
             lines.append(f"FAILED: {'; '.join(why)}.")
         return "\n".join(lines)
 
-    def write_junit(self, path: str | Path) -> None:
-        suite = ET.Element("testsuite", name=f"verify-provider {self.api}", time=f"{self.running_time:.3f}")
+    def junit(self) -> ET.Element:
+        suite = junit.suite(f"verify-provider {self.api}", seconds=self.running_time)
+        classname = f"verify-provider.{self.api}"
         findings: dict[str, list[Finding]] = defaultdict(list)
         for finding in self.findings:
             findings[finding.operation].append(finding)
@@ -164,29 +164,26 @@ class ProviderReport:
             errors[error.operation].append(error)
         names = sorted(set(self.tested) | set(findings) | set(errors))
         for name in names:
-            case = ET.SubElement(suite, "testcase", classname=f"verify-provider.{self.api}", name=name)
+            case = junit.case(suite, classname, name)
             for finding in findings.get(name, []):
                 text = f"{finding.check}: {finding.message}\n\nReproduce: " + (
                     "\n".join(s.curl for s in finding.steps) if finding.steps else finding.curl)
-                ET.SubElement(case, "failure", message=f"{finding.check}: {finding.title}",
-                              type=finding.check).text = text
+                junit.failure(case, f"{finding.check}: {finding.title}", text, kind=finding.check)
             for error in errors.get(name, []):
-                ET.SubElement(case, "error", message=error.title).text = error.message
+                junit.error(case, error.title, error.message)
         for name, why in sorted(self.skipped.items()) + sorted(
                 (op, f"served at {url}") for op, url in self.elsewhere.items()):
-            case = ET.SubElement(suite, "testcase", classname=f"verify-provider.{self.api}", name=name)
-            ET.SubElement(case, "skipped", message=why)
-        write_suite(suite, path)
-
+            junit.skipped(junit.case(suite, classname, name), why)
+        return suite
 
 class ReportBuilder:
     """Turns the engine's event stream into a `ProviderReport`."""
 
     def __init__(self, *, api: str, base_url: str, seed: int | None, phases: tuple[str, ...],
-                 elsewhere: dict[str, str], progress: Callable[[str], None] | None = None) -> None:
+                 elsewhere: dict[str, str], progress: Progress = no_progress) -> None:
         self.api, self.base_url, self.seed, self.phases = api, base_url, seed, phases
         self.elsewhere = elsewhere
-        self.progress = progress or (lambda line: None)
+        self.progress = progress
         self.tested: set[str] = set()
         self.skipped: dict[str, str] = {}
         self.cases: Counter[str] = Counter()
@@ -265,7 +262,7 @@ class ReportBuilder:
                 finding = Finding(
                     check=check.name, code=failure.code, title=failure.title, message=failure.message,
                     operation=failure.operation or label, phase=event.phase.value, curl=info.code_sample,
-                    steps=[Step(s.operation, s.curl) for s in info.steps] if len(info.steps) > 1 else [],
+                    steps=[ProviderStep(s.operation, s.curl) for s in info.steps] if len(info.steps) > 1 else [],
                     status=response.status_code if response is not None else None,
                 )
                 self._add(finding, final=event.is_final, key=failure)

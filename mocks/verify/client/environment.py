@@ -113,7 +113,7 @@ def _upper(name: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m mocks.verify.environment API [LISTENER=URL ...]`: export lines for a shell.
+    """`python -m mocks.verify.client.environment API [LISTENER=URL ...]`: export lines for a shell.
 
     Run a client by hand against `mocks serve` (e.g. to replay a scenario) with the same
     variables verify-client gives it. URLs default to the contract's ports on localhost.
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = sys.argv[1:] if argv is None else argv
     if not args:
-        print(__doc__.split("\n\n")[0] + "\n\nusage: python -m mocks.verify.environment API [LISTENER=URL ...]")
+        print(__doc__.split("\n\n")[0] + "\n\nusage: python -m mocks.verify.client.environment API [LISTENER=URL ...]")
         return 2
     api = load_api(args[0])
     urls = {name: f"http://localhost:{spec.get('port', 0)}{api.contract.prefix}"

@@ -48,7 +48,7 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 
 
 @dataclass
-class Event:
+class SampleEvent:
     index: int
     type: str
     subject: str  # "order A": what the event is about, in plain words
@@ -97,10 +97,10 @@ class EventSource:
         return self.signature_header is not None
 
     # events ---------------------------------------------------------------------------------------
-    def events(self, count: int, rng: random.Random) -> list[Event]:
+    def events(self, count: int, rng: random.Random) -> list[SampleEvent]:
         """`count` events: chains of the contract's event types (created, updated, ...) per subject."""
         chain = list(self.types)
-        events: list[Event] = []
+        events: list[SampleEvent] = []
         subjects: dict[int, dict[str, Any]] = {}
         start = datetime.now(UTC).replace(microsecond=0)
         for index in range(count):
@@ -110,7 +110,7 @@ class EventSource:
             when = start + timedelta(seconds=index)
             data = self._data(example, subject, step, when)
             label = f"{subject['noun']} {_letters(number)}"
-            event = Event(index, event_type, label, data, when,
+            event = SampleEvent(index, event_type, label, data, when,
                           predecessors=[index - s for s in range(step, 0, -1)])
             if self.id_field is not None:
                 event.id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
@@ -153,7 +153,7 @@ class EventSource:
         return data
 
     # deliveries -----------------------------------------------------------------------------------
-    def render(self, event: Event, kind: str, copy_number: int = 0) -> Request:
+    def render(self, event: SampleEvent, kind: str, copy_number: int = 0) -> Request:
         """The request of one delivery. `copy_number` makes each DUPLICATE distinct (a later envelope)."""
         if kind == DUPLICATE:
             body = self._body(event, copy_number + 1)
@@ -169,7 +169,7 @@ class EventSource:
                 body = self._body(event, 0, tampered=True)
         return Request(body, headers)
 
-    def _body(self, event: Event, copy_number: int, tampered: bool = False) -> bytes:
+    def _body(self, event: SampleEvent, copy_number: int, tampered: bool = False) -> bytes:
         if self._envelope is None:
             data = event.data
             if copy_number:  # the same payload, serialized another way: keys in reverse order

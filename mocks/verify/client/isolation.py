@@ -71,7 +71,7 @@ class RunGate:
     async def handle(self, request: MockRequest) -> MockResponse:
         with self._lock:
             if not self._open:
-                return MockResponse.dropped()  # a request of a run that has ended: its connection is cut
+                return MockResponse.dropped()  # a request of a run that has ended: cut, never acted on
             run = self._run
             self._in_flight += 1
             self._last_arrival = time.monotonic()

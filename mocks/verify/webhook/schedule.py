@@ -17,11 +17,20 @@ from dataclasses import dataclass
 
 from hypothesis import strategies as st
 
-from mocks.verify.webhook_events import BAD, DELIVER, DUPLICATE, GOOD, TAMPERED, UNSIGNED, WRONG_SECRET, Event
+from mocks.verify.webhook.events import (
+    BAD,
+    DELIVER,
+    DUPLICATE,
+    GOOD,
+    TAMPERED,
+    UNSIGNED,
+    WRONG_SECRET,
+    SampleEvent,
+)
 
 
 @dataclass(frozen=True)
-class Step:
+class DeliveryStep:
     event: int
     kind: str
     added: bool = False  # appended by `complete`, not drawn
@@ -31,21 +40,21 @@ class Step:
         return self.kind in GOOD
 
 
-def schedules(events: int, kinds: tuple[str, ...]) -> st.SearchStrategy[list[Step]]:
-    step = st.builds(Step, st.integers(0, events - 1), st.sampled_from(kinds))
+def schedules(events: int, kinds: tuple[str, ...]) -> st.SearchStrategy[list[DeliveryStep]]:
+    step = st.builds(DeliveryStep, st.integers(0, events - 1), st.sampled_from(kinds))
     return st.lists(step, min_size=1, max_size=max(4, 2 * events))
 
 
-def complete(steps: list[Step], events: list[Event]) -> list[Step]:
+def complete(steps: list[DeliveryStep], events: list[SampleEvent]) -> list[DeliveryStep]:
     in_play: set[int] = set()
     for step in steps:
         in_play.add(step.event)
         in_play.update(events[step.event].predecessors)
     delivered = {s.event for s in steps if s.good}
-    return list(steps) + [Step(e, DELIVER, added=True) for e in sorted(in_play - delivered)]
+    return list(steps) + [DeliveryStep(e, DELIVER, added=True) for e in sorted(in_play - delivered)]
 
 
-def describe(step: Step, events: list[Event], before: list[Step], signature_header: str | None) -> str:
+def describe(step: DeliveryStep, events: list[SampleEvent], before: list[DeliveryStep], signature_header: str | None) -> str:
     """One step in plain words, given the steps that came before it."""
     event = events[step.event]
     earlier = [s for s in before if s.event == step.event]

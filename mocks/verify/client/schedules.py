@@ -16,8 +16,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from mocks.verify.facts import ApiFacts, Facts, FactSet
-from mocks.verify.traffic import Call
+from mocks.verify.client.facts import ApiFacts, Facts, FactSet
+from mocks.verify.client.traffic import Call
 
 # kind -> (weight when drawing, permanent: strikes every time)
 KINDS: dict[str, tuple[int, bool]] = {

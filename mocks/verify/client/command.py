@@ -16,13 +16,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from mocks.verify.expectations import Expectation, load_expectations, of_callables
-from mocks.verify.explore import SHRINK_SECONDS, Finished, Outcome, explore
-from mocks.verify.facts import ApiFacts, Facts, FactSet
-from mocks.verify.properties import runaway
-from mocks.verify.replay import write_scenario
-from mocks.verify.report import JUnit, Progress, explain
-from mocks.verify.runner import CommandLauncher, FunctionLauncher, Launcher, Runner
+from mocks.verify.client.expectations import Expectation, load_expectations, of_callables
+from mocks.verify.client.explore import SHRINK_SECONDS, Exploration, Finished, explore
+from mocks.verify.client.facts import ApiFacts, Facts, FactSet
+from mocks.verify.client.properties import runaway
+from mocks.verify.client.report import ClientProgress, ClientReport, explain
+from mocks.verify.client.runner import CommandLauncher, FunctionLauncher, Launcher, SandboxRunner
+from mocks.verify.client.scenario import write_scenario
+from mocks.verify.report import finish
 
 
 def run_cli(args: argparse.Namespace) -> int:
@@ -39,21 +40,18 @@ def run_cli(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"mocks verify-client: --expect: {exc}", file=sys.stderr)
         return 2
-    handlers: list[Callable[[Any], None]] = [Progress(sys.stdout, quiet=args.quiet)]
-    if args.junit:
-        handlers.append(JUnit(args.junit))
+    progress = ClientProgress(sys.stdout, quiet=args.quiet, summary=False)
     outcome = verify(args.api, CommandLauncher(command), examples=args.examples, seed=args.seed,
-                     timeout=args.timeout, scenario_dir=args.scenario_dir, handlers=handlers,
+                     timeout=args.timeout, scenario_dir=args.scenario_dir, handlers=[progress],
                      expectations=expectations)
-    if outcome.error:
-        return 2
-    return 0 if outcome.passed else 1
+    status = finish(ClientReport(outcome), junit=args.junit)
+    return 2 if outcome.error else status  # 2: the verification could not run
 
 
 def verify(api: str | Sequence[str], launcher: Launcher, *, examples: int = 25, seed: int | None = None,
            timeout: float = 30.0, scenario_dir: str | Path | None = ".", handlers: Sequence[Callable[[Any], None]] = (),
            shrink_seconds: float = SHRINK_SECONDS, max_faults: int = 3,
-           expectations: Sequence[Expectation] = ()) -> Outcome:
+           expectations: Sequence[Expectation] = ()) -> Exploration:
     """Verify one client of `api` (or of several APIs, served on one clock); handlers receive the events."""
 
     def emit(event: Any) -> None:
@@ -62,7 +60,7 @@ def verify(api: str | Sequence[str], launcher: Launcher, *, examples: int = 25, 
         for handler in handlers:
             handler(event)
 
-    with Runner(api, launcher, timeout, runaway=runaway) as runner:
+    with SandboxRunner(api, launcher, timeout, runaway=runaway) as runner:
         facts: Facts = (ApiFacts.of(runner.api) if len(runner.names) == 1
                         else FactSet({name: ApiFacts.of(each) for name, each in runner.apis.items()}))
         outcome = explore(runner, facts, client=launcher.describe(), examples=examples, seed=seed, emit=emit,
@@ -77,21 +75,21 @@ def verify(api: str | Sequence[str], launcher: Launcher, *, examples: int = 25, 
 def verify_function(api: str | Sequence[str], client: Callable[[Any, Any], Any], *, examples: int = 20,
                     seed: int | None = 0, timeout: float = 10.0, scenario_dir: str | Path | None = None,
                     stream: TextIO | None = None, shrink_seconds: float = 30.0,
-                    expect: Callable[[dict[str, Any]], Any] | Sequence[Callable[[dict[str, Any]], Any]] = ()) -> Outcome:
+                    expect: Callable[[dict[str, Any]], Any] | Sequence[Callable[[dict[str, Any]], Any]] = ()) -> Exploration:
     """Verify a Python client function `client(base_url, credentials)` (the pytest helper's engine).
 
     Returning counts as exit status 0, raising as 1. The function runs in a forked process with
     the MOCKS_* variables in its environment, so it may read MOCKS_LOCAL_URL and the like too.
     For several APIs, `base_url` and `credentials` are dicts by API name. `expect`: callables
-    over what a run left (see `mocks.verify.expectations`), checked after every run that returns.
+    over what a run left (see `mocks.verify.client.expectations`), checked after every run that returns.
     """
-    handlers = [Progress(stream)] if stream is not None else []
+    handlers = [ClientProgress(stream)] if stream is not None else []
     return verify(api, FunctionLauncher(client), examples=examples, seed=seed, timeout=timeout,
                   scenario_dir=scenario_dir, handlers=handlers, shrink_seconds=shrink_seconds,
                   expectations=of_callables([expect] if callable(expect) else list(expect)))
 
 
-def failure_text(outcome: Outcome) -> str:
+def failure_text(outcome: Exploration) -> str:
     """What a test failure shows: the explained minimal failure and how to replay it."""
     if outcome.error:
         return f"verify-client {outcome.api}: {outcome.error}"

@@ -21,11 +21,11 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 
-from mocks.verify.expectations import Expectation, broken_expectations
-from mocks.verify.facts import Facts
-from mocks.verify.properties import PROPERTIES, Violation, judge
-from mocks.verify.runner import Run, Runner, Watch
-from mocks.verify.schedules import Plan, Schedule, coverage, schedules
+from mocks.verify.client.expectations import Expectation, broken_expectations
+from mocks.verify.client.facts import Facts
+from mocks.verify.client.properties import PROPERTIES, Violation, judge
+from mocks.verify.client.runner import Run, SandboxRunner, Watch
+from mocks.verify.client.schedules import Plan, Schedule, coverage, schedules
 
 SHRINK_SECONDS = 60.0
 
@@ -65,7 +65,7 @@ class ExampleDone:
 
 
 @dataclass(slots=True)
-class Outcome:
+class Exploration:
     api: str
     client: str
     seed: int
@@ -100,7 +100,7 @@ class Outcome:
 
 @dataclass(slots=True)
 class Finished:
-    outcome: Outcome
+    outcome: Exploration
 
 
 Emit = Callable[[Any], None]
@@ -117,11 +117,11 @@ DECIDED_EARLY = frozenset({"waits-as-told", "bounded-retries", "idempotency-key-
                            "conforms-to-contract"})
 
 
-def explore(runner: Runner, facts: Facts, *, client: str, examples: int, seed: int | None, emit: Emit,
+def explore(runner: SandboxRunner, facts: Facts, *, client: str, examples: int, seed: int | None, emit: Emit,
             shrink_seconds: float = SHRINK_SECONDS, max_faults: int = 3,
-            expectations: Sequence[Expectation] = ()) -> Outcome:
+            expectations: Sequence[Expectation] = ()) -> Exploration:
     seed = random.randrange(2**32) if seed is None else seed
-    outcome = Outcome(" ".join(runner.names), client, seed, examples, facts, expectations=list(expectations))
+    outcome = Exploration(" ".join(runner.names), client, seed, examples, facts, expectations=list(expectations))
     begun = time.monotonic()
     emit(Started(outcome.api, client, examples, seed, runner.timeout, dict(runner.urls), facts))
 
@@ -153,7 +153,7 @@ def explore(runner: Runner, facts: Facts, *, client: str, examples: int, seed: i
     return outcome
 
 
-def _cover(plans: list[Plan], outcome: Outcome, verdict_of, emit: Emit, memo: dict[Schedule, Verdict]
+def _cover(plans: list[Plan], outcome: Exploration, verdict_of, emit: Emit, memo: dict[Schedule, Verdict]
            ) -> Verdict | None:
     """Each fault kind on each operation, each variant once: a one-fault failure is minimal already."""
     for number, schedule in enumerate(coverage(plans), 1):
@@ -165,7 +165,7 @@ def _cover(plans: list[Plan], outcome: Outcome, verdict_of, emit: Emit, memo: di
     return None
 
 
-def _search(plans: list[Plan], outcome: Outcome, verdict_of, emit: Emit, examples: int, seed: int,
+def _search(plans: list[Plan], outcome: Exploration, verdict_of, emit: Emit, examples: int, seed: int,
             shrink_seconds: float, max_faults: int, memo: dict[Schedule, Verdict]) -> Verdict | None:
     failing: list[Verdict] = []
     target: list[str] = []  # the property the first failure broke: shrinking keeps to it
@@ -230,7 +230,7 @@ def _watch(facts: Facts, target: list[str]) -> Watch | None:
 
 
 def _drop_unneeded(found: Verdict, memo: dict[Schedule, Verdict], verdict_of, emit: Emit, number: list[int],
-                   outcome: Outcome, breaks_target: Callable[[Verdict], bool]) -> Verdict:
+                   outcome: Exploration, breaks_target: Callable[[Verdict], bool]) -> Verdict:
     """A last, cheap pass when shrinking ran out of time: leave out each fault that is not needed."""
     changed = True
     while changed and len(found.run.schedule) > 1:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mocks.verify.facts import ApiFacts
-from mocks.verify.traffic import Logical
+from mocks.verify.client.facts import ApiFacts
+from mocks.verify.client.traffic import Logical
 
 Snapshot = dict[str, list[dict[str, Any]]]
 

@@ -32,10 +32,10 @@ import jmespath
 import yaml
 from jmespath.exceptions import JMESPathError
 
-from mocks.verify.effects import new_records
-from mocks.verify.facts import Facts
-from mocks.verify.runner import Run
-from mocks.verify.traffic import Call
+from mocks.verify.client.effects import new_records
+from mocks.verify.client.facts import Facts
+from mocks.verify.client.runner import Run
+from mocks.verify.client.traffic import Call
 
 _ANY = object()
 

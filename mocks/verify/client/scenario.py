@@ -14,13 +14,13 @@ from typing import Any
 import yaml
 
 from mocks.scenarios import load_scenario
-from mocks.verify.explore import Outcome, Verdict
-from mocks.verify.facts import ApiFacts
-from mocks.verify.report import explain
-from mocks.verify.traffic import Call
+from mocks.verify.client.explore import Exploration, Verdict
+from mocks.verify.client.facts import ApiFacts
+from mocks.verify.client.report import explain
+from mocks.verify.client.traffic import Call
 
 
-def write_scenario(outcome: Outcome, directory: str | Path) -> Path:
+def write_scenario(outcome: Exploration, directory: str | Path) -> Path:
     """The failure's scenario (for a client of several APIs: of the API whose property broke first)."""
     failure = outcome.failure
     assert failure is not None

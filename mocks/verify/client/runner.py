@@ -21,10 +21,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, Self
 
-from mocks.verify.environment import client_environment, credentials_of, several_environment
-from mocks.verify.isolation import RunGate
-from mocks.verify.schedules import Schedule
-from mocks.verify.traffic import Call, calls_of
+from mocks.verify.client.environment import client_environment, credentials_of, several_environment
+from mocks.verify.client.isolation import RunGate
+from mocks.verify.client.schedules import Schedule
+from mocks.verify.client.traffic import Call, calls_of
 
 POLL_SECONDS = 0.02
 OUTPUT_CHARS = 4000
@@ -192,7 +192,7 @@ def _arguments(env: dict[str, str]) -> tuple[Any, Any]:
 Watch = Callable[[Run], str | None]  # looks at a run in progress: a reason to stop it now, or None
 
 
-class Runner:
+class SandboxRunner:
     """One sandbox serving every API the client talks to (one clock), reused by every run."""
 
     def __init__(self, api_names: str | Sequence[str], launcher: Launcher, timeout: float,
