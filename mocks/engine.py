@@ -18,7 +18,7 @@ from mocks.clock import Clock
 from mocks.contract import Contract, Operation
 from mocks.errors import ErrorCatalog
 from mocks.eventloop import sleep_at_least
-from mocks.events import Event, EventBus
+from mocks.events import EventBus
 from mocks.exchange import Exchange
 from mocks.faults import Fault, FaultBook, FaultError, parse_fault
 from mocks.fixtures import Fixtures
@@ -29,6 +29,7 @@ from mocks.ratelimit import Limiter, Policy
 from mocks.rendering import ResponseRenderer
 from mocks.resources import ResourceType
 from mocks.routing import Router
+from mocks.runtime import Runtime
 from mocks.state.protocol import Store
 from mocks.templates import compile_template
 from mocks.types import MockError, MockRequest, MockResponse, Principal
@@ -89,7 +90,9 @@ class Api:
         self.versions = contract.extension("versions")
         self._default_version = compile_template(self.versions.get("default")) if self.versions else None
         self.cors = contract.extension("cors")
-        self.webhooks = WebhookDispatcher(self)
+        self.runtime = Runtime(self.name, contract, fixtures, self.resources, store, self.clock, self.events, self.auth)
+        self.webhooks = WebhookDispatcher(self.runtime)
+        self.runtime.deliveries = self.webhooks
         self.operations: dict[str, CompiledOperation] = {}
         self.routers: dict[str, Router[CompiledOperation]] = {name: Router() for name in contract.listeners}
         for op in contract.operations:
@@ -108,12 +111,12 @@ class Api:
         compiled = CompiledOperation(
             operation=op,
             validator=RequestValidator(self.contract, op),
-            action=compile_action(self, op),
+            action=compile_action(self.runtime, op),
             renderer=ResponseRenderer(self.contract, op, self.errors.xml_root),
             policies=self.limiter.for_operation(op.id),
             error_template=op.spec.get("x-mock-error-template"),
             magic=op.spec.get("x-mock-magic") or [],
-            lookup=compile_lookup(self, op),
+            lookup=compile_lookup(self.runtime, op),
             requirements=[(compile_template(r["value"]), "equals" if "equals" in r else "in",
                            compile_template(r.get("equals", r.get("in"))), r["error"])
                           for r in op.action.get("require") or []],
@@ -149,18 +152,7 @@ class Api:
             self.seed()
 
     def group_of(self, resource: ResourceType, scope: str | None) -> Any:
-        if not resource.group_attribute or scope is None:
-            return None
-        return self.fixtures.tenant_attributes(scope).get(resource.group_attribute)
-
-    def emit(self, resource: ResourceType, change: str, record: dict[str, Any], exchange: Exchange) -> None:
-        event_type = resource.events.get(change)
-        if event_type is None:
-            return
-        self.events.publish(Event(
-            type=event_type, resource=resource.name, data=resource.public(record), scope=record.get("scope"),
-            principal=exchange.principal.id if exchange.principal else None, timestamp=exchange.now,
-        ))
+        return self.runtime.group_of(resource, scope)
 
     # steering (admin API, scenarios, verifier) ---------------------------------------------------
     def add_fault(self, spec: dict[str, Any]) -> Fault:
@@ -253,7 +245,7 @@ class Api:
                     await sleep_at_least(fault.latency)
                 return chosen_response(self, compiled, fault.respond, request, fault)
 
-        exchange = Exchange(api=self, request=request, operation=op, path=path_params, now=now, principal=principal)
+        exchange = Exchange(runtime=self.runtime, request=request, operation=op, path=path_params, now=now, principal=principal)
         self._validate(compiled, exchange, path_params)
         self._scope(compiled, exchange)
         trace.preferred = preferred(request) if fault is None else None

@@ -10,7 +10,7 @@ from mocks.contract import Operation
 from mocks.types import Headers, MockRequest, Principal
 
 if TYPE_CHECKING:
-    from mocks.engine import Api
+    from mocks.runtime import Runtime
 
 
 @dataclass(slots=True)
@@ -25,7 +25,7 @@ class Result:
 
 @dataclass(slots=True)
 class Exchange:
-    api: Api
+    runtime: Runtime
     request: MockRequest
     operation: Operation
     path: dict[str, Any]
@@ -46,6 +46,10 @@ class Exchange:
             self._context = self._build_context()
         return {**self._context, **more} if more else self._context
 
+    @property
+    def principal_id(self) -> str | None:
+        return self.principal.id if self.principal else None
+
     def forget_context(self) -> None:
         """Call after changing the principal, scope or body, so templates see the change."""
         self._context = None
@@ -61,7 +65,7 @@ class Exchange:
             "body": self.body if self.body is not None else {},
             "principal": principal or {},
             "scope": self.scope,
-            "tenant": self.api.fixtures.tenant_attributes(self.scope),
+            "tenant": self.runtime.tenant_attributes(self.scope),
             "now": iso_timestamp(self.now),
             "now_unix": int(self.now),
             "url": self.request.path,
