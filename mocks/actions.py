@@ -7,9 +7,11 @@ import secrets
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from mocks.examples import first_example
 from mocks.exchange import Exchange, Result
 from mocks.listing import Filter, compile_list
 from mocks.resources import ResourceType
+from mocks.stages import CHECKS_MAGIC_ITSELF, MagicCheck, compile_magic
 from mocks.templates import compile_template
 from mocks.types import MockError
 
@@ -26,7 +28,18 @@ def compile_action(runtime: Runtime, operation: Operation) -> Action:
     builder = _BUILDERS.get(kind)
     if builder is None:
         raise ValueError(f"{operation.id}: unknown x-mock-action kind '{kind}'")
-    return builder(runtime, operation, spec)
+    magic = compile_magic(operation)
+    if kind in CHECKS_MAGIC_ITSELF:
+        return builder(runtime, operation, spec, magic=magic)
+    action = builder(runtime, operation, spec)
+    if magic is None:
+        return action
+
+    async def magic_then_act(exchange: Exchange) -> Result:
+        magic(exchange.body)
+        return await action(exchange)
+
+    return magic_then_act
 
 
 def _resource(runtime: Runtime, operation: Operation, spec: dict[str, Any]) -> ResourceType:
@@ -85,7 +98,7 @@ def compile_lookup(runtime: Runtime, operation: Operation) -> Callable[[Exchange
     return _finder(runtime, operation, spec, runtime.resources[spec["resource"]])
 
 
-def _create(runtime: Runtime, operation: Operation, spec: dict[str, Any]) -> Action:
+def _create(runtime: Runtime, operation: Operation, spec: dict[str, Any], magic: MagicCheck | None = None) -> Action:
     resource = _resource(runtime, operation, spec)
     assign = compile_template(spec.get("set") or {})
     has_assignments = bool(spec.get("set"))
@@ -93,7 +106,8 @@ def _create(runtime: Runtime, operation: Operation, spec: dict[str, Any]) -> Act
     status = int(spec.get("status", operation.success_status))
 
     async def create(exchange: Exchange) -> Result:
-        _magic(exchange)
+        if magic is not None:
+            magic(exchange.body)
         data = dict(exchange.body) if isinstance(exchange.body, dict) else {}  # parsed for this request only
         if has_assignments:
             data.update({k: v for k, v in assign(exchange.context()).items() if v is not None})
@@ -101,12 +115,6 @@ def _create(runtime: Runtime, operation: Operation, spec: dict[str, Any]) -> Act
         return Result(status, respond(exchange, public))
 
     return create
-
-
-def _magic(exchange: Exchange) -> None:
-    if exchange.check_magic is not None:
-        exchange.check_magic()
-        exchange.check_magic = None
 
 
 def _get(runtime: Runtime, operation: Operation, spec: dict[str, Any]) -> Action:
@@ -121,7 +129,8 @@ def _get(runtime: Runtime, operation: Operation, spec: dict[str, Any]) -> Action
     return get
 
 
-def _update(runtime: Runtime, operation: Operation, spec: dict[str, Any], to: str | None = None) -> Action:
+def _update(runtime: Runtime, operation: Operation, spec: dict[str, Any], to: str | None = None,
+            magic: MagicCheck | None = None) -> Action:
     resource = _resource(runtime, operation, spec)
     find = _finder(runtime, operation, spec, resource)
     respond = _response(spec)
@@ -142,7 +151,8 @@ def _update(runtime: Runtime, operation: Operation, spec: dict[str, Any], to: st
         changes.pop(resource.id_field, None)
         if life and life.field in changes:
             life.check(found["data"].get(life.field), changes[life.field])  # a conflict outranks a decline
-        _magic(exchange)
+        if magic is not None:
+            magic(exchange.body)
         before: dict[str, Any] = {}
 
         def change(record):
@@ -165,8 +175,9 @@ def _update(runtime: Runtime, operation: Operation, spec: dict[str, Any], to: st
     return update
 
 
-def _transition(runtime: Runtime, operation: Operation, spec: dict[str, Any]) -> Action:
-    return _update(runtime, operation, spec, to=spec["to"])
+def _transition(runtime: Runtime, operation: Operation, spec: dict[str, Any],
+                magic: MagicCheck | None = None) -> Action:
+    return _update(runtime, operation, spec, to=spec["to"], magic=magic)
 
 
 def _delete(runtime: Runtime, operation: Operation, spec: dict[str, Any]) -> Action:
@@ -194,23 +205,13 @@ def _static(runtime: Runtime, operation: Operation, spec: dict[str, Any]) -> Act
     if "response" in spec:
         respond = compile_template(spec["response"])
     else:
-        example = first_example(runtime, operation, status)
+        example = first_example(runtime.contract, operation, status)
         respond = compile_template(example)
 
     async def static(exchange: Exchange) -> Result:
         return Result(status, respond(exchange.context()))
 
     return static
-
-
-def first_example(runtime: Runtime, operation: Operation, status: int) -> Any:
-    response = operation.response(status) or {}
-    for media in (response.get("content") or {}).values():
-        for example in (media.get("examples") or {}).values():
-            return runtime.contract.resolve(example).get("value")
-        if "example" in media:
-            return media["example"]
-    return None
 
 
 def _issue_credential(runtime: Runtime, operation: Operation, spec: dict[str, Any]) -> Action:

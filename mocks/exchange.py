@@ -37,7 +37,6 @@ class Exchange:
     media_type: str | None = None
     scope: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-    check_magic: Any = None  # the contract's magic values, checked by actions once preconditions hold
     _context: dict[str, Any] | None = None
 
     def context(self, **more: Any) -> dict[str, Any]:

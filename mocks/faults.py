@@ -11,10 +11,14 @@ import itertools
 import math
 import random
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mocks.types import MockRequest, Principal
+
+if TYPE_CHECKING:
+    from mocks.errors import ErrorCatalog
 
 RESPONSE_KEYS = ("status", "code", "example", "message")
 MAX_LATENCY = 3600.0  # seconds: an hour outlasts any client timeout worth testing
@@ -102,6 +106,26 @@ class FaultBook:
 
 _FIELDS = {"operation", "method", "path", "principal", "respond", "latency", "drop", "times", "after",
            "probability", "seed", "retry_after", "expire_credentials"}
+
+
+def check_fault(spec: dict[str, Any], operations: Collection[str], errors: ErrorCatalog, api: str) -> Fault:
+    """The fault `spec` describes, if it names what `api`'s contract declares (the one check: the admin
+    API, scenarios, snapshots and the verifier all come through here); else FaultError."""
+    fault = parse_fault(spec)
+    if fault.operation is not None and fault.operation not in operations:
+        raise FaultError(f"no operation '{fault.operation}' in {api}; known: {', '.join(operations)}")
+    respond = fault.respond or {}
+    code, status = respond.get("code"), respond.get("status")
+    if code is not None and code not in errors.codes:
+        raise FaultError(f"no error code '{code}' in {api}; declared: {', '.join(errors.codes)}")
+    if code is None and status is not None and not 200 <= int(status) < 300:
+        try:
+            errors.code_for(status)
+        except KeyError:
+            declared = sorted({str(e["status"]) for e in errors.codes.values()})
+            raise FaultError(f"{api} declares no response with status {status}; "
+                             f"declared error statuses: {', '.join(declared)}") from None
+    return fault
 
 
 def parse_fault(spec: dict[str, Any], fault_id: int = 0) -> Fault:
