@@ -103,7 +103,7 @@ def parse_scenario(text: str, source: str, name: str) -> Scenario:
                                 ("steps", list, "a list"), ("expect", list, "a list"), ("seed", dict, "a mapping")):
         if data.get(section) is not None and not isinstance(data[section], kind):
             check.fail(check.child(node, section), section, f"must be {word}")
-    from mocks.registry import API_NAMES
+    from mocks.catalog import API_NAMES
 
     if data["api"] not in API_NAMES:
         check.fail(check.child(node, "api"), "api", f"unknown API '{data['api']}' (known: {', '.join(API_NAMES)})")
@@ -209,8 +209,8 @@ class _ApiFacts:
 
 
 def _api_facts(name: str) -> _ApiFacts:
+    from mocks.catalog import load_contract
     from mocks.fixtures import load_fixtures
-    from mocks.registry import load_contract
 
     contract = load_contract(name)
     return _ApiFacts(name, [op.id for op in contract.operations], ErrorCatalog(contract),
@@ -287,7 +287,7 @@ def run_steps(scenario: Scenario, api, clients: dict[str, Any]) -> list[StepOutc
     """
     import httpx
 
-    from mocks.control import auth_headers
+    from mocks.credentials import auth_headers
     from mocks.templates import compile_template, lookup
 
     outcomes = []
