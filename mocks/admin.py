@@ -16,6 +16,7 @@ from mocks.routing import Router
 from mocks.state import Slice
 from mocks.state_pages import PageRequestError, state_page
 from mocks.types import MockRequest, MockResponse
+from mocks.urls import origin_of
 
 if TYPE_CHECKING:
     from mocks.app import MockApp
@@ -190,8 +191,7 @@ def served_document(app: MockApp) -> dict[str, Any]:
             declared = urlsplit(server.get("url", ""))
             url = bound.get(str(declared.port)) if server.get("x-mock-server") else None
             if url is not None:
-                actual = urlsplit(url)
-                server = {**server, "url": f"{actual.scheme}://{actual.netloc}{declared.path}"}
+                server = {**server, "url": origin_of(url) + declared.path}
             out.append(server)
         return out
 

@@ -9,6 +9,7 @@ from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from mocks import admin, admin_gate
+from mocks.clock import Clock
 from mocks.console.assets import console_asset, is_console_asset
 from mocks.engine import Api
 from mocks.media import MAX_ADMIN_BODY_BYTES, MAX_BODY_BYTES, too_large
@@ -163,3 +164,12 @@ def _cut(scope: Scope) -> None:
 
         raise ConnectionDropped()
     abort()
+
+
+def build_app(name: str, *, listener: str | None = None, admin: bool = True, admin_token: str | None = None,
+              store: str = "memory", clock: Clock | None = None) -> MockApp:
+    """An ASGI app serving one API (its primary listener unless named): what tests mount in-process."""
+    from mocks.registry import load_api
+
+    api = load_api(name, store=store, clock=clock)
+    return MockApp(api, listener or api.primary_listener, admin=admin, admin_token=admin_token)

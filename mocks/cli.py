@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from mocks.registry import API_NAMES
+from mocks.urls import admin_url
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -267,7 +268,7 @@ def describe(sandbox) -> str:
     width = max(len(f"{l.api.name} ({l.name})") for l in sandbox.listeners)
     for listener in sandbox.listeners:
         label = f"{listener.api.name} ({listener.name})"
-        admin = "  admin: " + listener.url.split("/", 3)[0] + "//" + listener.url.split("/")[2] + "/__mock/info" \
+        admin = "  admin: " + admin_url(listener.url) + "/__mock/info" \
             if listener.name == listener.api.primary_listener and sandbox.admin else ""
         lines.append(f"  {label:<{width}}  {listener.url}{admin}")
     lines += ["", "Sandbox credentials:"]

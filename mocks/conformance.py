@@ -26,9 +26,8 @@ class ResponseChecker:
     def __init__(self, contract: Contract, listener: str | None = None) -> None:
         self.contract = contract
         self.router: Router[Operation] = Router()
-        tags = set((contract.listeners.get(listener) or {}).get("tags") or ()) if listener else set()
         for op in contract.operations:
-            if not tags or tags & set(op.tags):
+            if contract.serves(listener, op):
                 self.router.add(op.method, op.path, op)
         self._validators: dict[tuple[str, str, str], Any] = {}
 

@@ -66,6 +66,12 @@ class Contract:
         with path.open(encoding="utf-8") as handle:
             return cls(load_yaml(handle), str(path))
 
+    def serves(self, listener: str | None, operation: Operation) -> bool:
+        """Whether `listener` serves `operation`: a listener that declares tags serves only operations
+        carrying one of them (None, an unknown listener or no tags: every operation)."""
+        tags = (self.listeners.get(listener) or {}).get("tags") if listener else None
+        return not tags or bool(set(tags) & set(operation.tags))
+
     def extension(self, name: str, default: Any = None) -> Any:
         return self.document.get(f"x-mock-{name}", default)
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import base64
 import time
 from typing import Any
 
 import httpx
 
+from mocks.catalog import load_contract
 from mocks.conformance import ResponseChecker
-from mocks.registry import load_contract
+from mocks.credentials import auth_headers  # noqa: F401  (re-exported: tests and users import it here)
 
 
 class ContractViolation(AssertionError):
@@ -98,25 +98,3 @@ def conformance_hook(api_name: str, listener: str | None = None):
                                     + "; ".join(map(str, problems)))
 
     return check
-
-
-def auth_headers(api, principal: str | None = None, scope: str | None = None) -> dict[str, str]:
-    """Headers that authenticate as a sandbox principal with its static credentials from the fixtures."""
-    credentials = api.fixtures.credentials
-    credential = credentials[0] if principal is None else next(
-        (c for c in credentials if c.principal.id == principal), None)
-    if credential is None:
-        raise KeyError(f"{api.name} has no sandbox principal '{principal}'")
-    headers: dict[str, str] = {}
-    for name, value in credential.schemes.items():
-        scheme = api.contract.security_schemes[name]
-        if scheme.get("type") == "apiKey" and scheme.get("in") == "header":
-            headers[scheme["name"]] = str(value)
-        elif scheme.get("type") == "http" and scheme.get("scheme", "").lower() == "basic":
-            headers["Authorization"] = "Basic " + base64.b64encode(str(value).encode()).decode()
-        else:
-            headers["Authorization"] = f"Bearer {value}"
-    for scheme in api.contract.security_schemes.values():
-        if scheme.get("x-mock-scope"):
-            headers[scheme["name"]] = str(scope or credential.principal.default_scope or "")
-    return headers

@@ -51,6 +51,13 @@ class ErrorCatalog:
         render = self.templates.get(chosen) or self.templates.get("default")
         return render(context) if render else None
 
+    def respond(self, error: MockError, *, accept: str | None = None, template: str | None = None) -> MockResponse:
+        """`error` in the API's own format; an error code the contract does not declare is a mock defect (500)."""
+        try:
+            return self.response(error, accept=accept, template=template)
+        except KeyError:
+            return self.response(MockError("server_error", f"undeclared error code '{error.code}'"))
+
     def response(self, error: MockError, *, accept: str | None = None, template: str | None = None) -> MockResponse:
         code = error.code if error.code in self.codes else self.code_for(error.code)
         response = MockResponse(self.status_of(code), headers=list(error.headers))

@@ -10,7 +10,7 @@ from mocks.contract import Operation
 from mocks.types import Headers, MockRequest, Principal
 
 if TYPE_CHECKING:
-    from mocks.engine import Api
+    from mocks.runtime import Runtime
 
 
 @dataclass(slots=True)
@@ -25,7 +25,7 @@ class Result:
 
 @dataclass(slots=True)
 class Exchange:
-    api: Api
+    runtime: Runtime
     request: MockRequest
     operation: Operation
     path: dict[str, Any]
@@ -37,7 +37,6 @@ class Exchange:
     media_type: str | None = None
     scope: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-    check_magic: Any = None  # the contract's magic values, checked by actions once preconditions hold
     _context: dict[str, Any] | None = None
 
     def context(self, **more: Any) -> dict[str, Any]:
@@ -45,6 +44,10 @@ class Exchange:
         if self._context is None:
             self._context = self._build_context()
         return {**self._context, **more} if more else self._context
+
+    @property
+    def principal_id(self) -> str | None:
+        return self.principal.id if self.principal else None
 
     def forget_context(self) -> None:
         """Call after changing the principal, scope or body, so templates see the change."""
@@ -61,7 +64,7 @@ class Exchange:
             "body": self.body if self.body is not None else {},
             "principal": principal or {},
             "scope": self.scope,
-            "tenant": self.api.fixtures.tenant_attributes(self.scope),
+            "tenant": self.runtime.tenant_attributes(self.scope),
             "now": iso_timestamp(self.now),
             "now_unix": int(self.now),
             "url": self.request.path,

@@ -22,7 +22,7 @@ from mocks.templates import compile_template
 from mocks.types import MockError
 
 if TYPE_CHECKING:
-    from mocks.engine import Api
+    from mocks.runtime import Runtime
     from mocks.state.protocol import Record, Store
 
 _CHUNK = 64  # positions read from a slice at a time while walking it
@@ -48,15 +48,15 @@ class Filter:
 class Selection:
     """The records one request may list: the slices that hold them, and the exact test for each record."""
 
-    def __init__(self, api: Api, resource: ResourceType, exchange: Exchange, wanted: dict[str, Any]) -> None:
-        self.api, self.resource, self.store = api, resource, api.store
-        scope, group = exchange.scope, api.group_of(resource, exchange.scope)
+    def __init__(self, runtime: Runtime, resource: ResourceType, exchange: Exchange, wanted: dict[str, Any]) -> None:
+        self.runtime, self.resource, self.store = runtime, resource, runtime.store
+        scope, group = exchange.scope, runtime.group_of(resource, exchange.scope)
         matches = Filter.test(wanted)
         self.test: Callable[[Record], bool] = lambda r: resource.visible(r, scope, group) and matches(r["data"])
         bases = [Slice.everywhere()] if scope is None else [Slice(scope), Slice(None)]
         shared = bool(scope is not None and resource.group_flag and group is not None)
         if shared:  # records the group's other members share are in their own scopes' slices
-            bases += [Slice(s) for s in api.fixtures.tenants if s != scope and api.group_of(resource, s) == group]
+            bases += [Slice(s) for s in runtime.fixtures.tenants if s != scope and runtime.group_of(resource, s) == group]
         self.slices, narrowed_by = self._narrowest(bases, wanted)
         self.exact = not shared and len(wanted) <= (1 if narrowed_by else 0)
         self.slices = [s for s in self.slices if self.store.count(resource.name, s)]
@@ -127,16 +127,16 @@ def records_in_scope(store: Store, collection: str, scope: str | None) -> list[R
     return found
 
 
-def compile_list(api: Api, resource: ResourceType, spec: dict[str, Any], status: int):
+def compile_list(runtime: Runtime, resource: ResourceType, spec: dict[str, Any], status: int):
     matcher = Filter(spec.get("filter") or {})
     for field in matcher.fields:
-        api.store.index_field(resource.name, field)
+        runtime.store.index_field(resource.name, field)
     envelope = compile_template(spec.get("envelope", "{items}"))
     paginate = _paginator(spec.get("pagination") or {"style": "none"},
                           spec.get("order", "oldest-first") == "newest-first")
 
     async def list_(exchange: Exchange) -> Result:
-        selection = Selection(api, resource, exchange, matcher.wanted(exchange.context()))
+        selection = Selection(runtime, resource, exchange, matcher.wanted(exchange.context()))
         page, extra = paginate(exchange, selection)
         return Result(status, envelope(exchange.context(items=[resource.public(r) for r in page], **extra)))
 

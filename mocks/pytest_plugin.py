@@ -23,6 +23,7 @@ from mocks.control import Admin, auth_headers, conformance_hook
 from mocks.engine import Api
 from mocks.inprocess import in_process_client
 from mocks.registry import API_NAMES, load_api
+from mocks.urls import admin_url
 
 
 @dataclass
@@ -100,7 +101,7 @@ def mock_server() -> Iterator[Any]:
             base = urls[api.primary_listener]
             hooks = {"response": [conformance_hook(name)]} if validate else {}
             client = httpx.Client(base_url=base, event_hooks=hooks, timeout=10)
-            admin_base = base[: len(base) - len(api.contract.prefix)] if api.contract.prefix else base
+            admin_base = admin_url(base)
             made[name] = MockHandle(name, api, base, client, Admin(httpx.Client(base_url=admin_base, timeout=10)),
                                     dict(urls))
             handles.append(made[name])

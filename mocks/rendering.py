@@ -6,8 +6,11 @@ from collections.abc import Callable
 from typing import Any
 
 from mocks.contract import Contract, Operation, inline_schema
+from mocks.errors import ErrorCatalog
+from mocks.examples import named_example
+from mocks.faults import parse_prefer
 from mocks.media import JSON, XML, dump_json, dump_xml, essence, negotiate
-from mocks.types import MockError, MockResponse
+from mocks.types import MockError, MockRequest, MockResponse
 
 Projector = Callable[[Any], Any]
 
@@ -81,3 +84,38 @@ class ResponseRenderer:
         else:
             response.body = dump_json(value)
         return response
+
+
+def preferred(request: MockRequest) -> dict[str, Any] | None:
+    """The response a Prism-style `Prefer: code=..., example=...` header asks for, or None."""
+    return parse_prefer(request.header("prefer"))
+
+
+def chosen_response(errors: ErrorCatalog, renderer: ResponseRenderer, operation: Operation, contract: Contract,
+                    respond: dict[str, Any], request: MockRequest, *, error_template: str | None = None,
+                    retry_after: float | None = None, fault: bool = False) -> MockResponse:
+    """A response chosen rather than computed: the declared success example or error that `respond` names.
+
+    An injected fault's answer comes before validation (it stands for a failing network or server);
+    a `Prefer` header only picks among declared responses once the request has passed
+    authentication, limits, validation and the tenant scope, so it never reveals what the caller
+    may not see.
+    """
+    status = respond.get("status")
+    example = respond.get("example")
+    if respond.get("code") is None and (example is not None or (status and 200 <= int(status) < 300)):
+        status = int(status or operation.success_status)
+        value = named_example(contract, operation, status, example)
+        return renderer.render(status, value, request.header("accept"), [])
+    try:
+        code = errors.code_for(respond.get("code") or status)
+    except KeyError:
+        raise MockError("invalid_request", f"no declared response '{respond.get('code') or status}'",
+                        field=None if fault else "Prefer") from None
+    headers = []
+    if retry_after is not None:
+        headers.append(("Retry-After", str(retry_after)))
+    elif errors.status_of(code) in (429, 503):
+        headers.append(("Retry-After", "1"))
+    return errors.response(MockError(code, respond.get("message"), headers=headers),
+                           accept=request.header("accept"), template=error_template)

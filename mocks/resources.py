@@ -15,6 +15,14 @@ from mocks.types import MockError
 _IMMUTABLE = (str, int, float, type(None))  # defaults of these need no copy (deepcopy costs ~1 us each per create)
 
 
+class UnknownResource(ValueError):
+    """Seed data for a resource the contract does not declare."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"unknown resource '{name}'")
+        self.name = name
+
+
 @dataclass(slots=True)
 class Lifecycle:
     field: str

@@ -12,8 +12,10 @@ from typing import Any
 
 import yaml
 
-from mocks.faults import FaultError, parse_fault
+from mocks.errors import ErrorCatalog
+from mocks.faults import FaultError, check_fault, parse_fault
 from mocks.fixtures import FIXTURES_DIR
+from mocks.resources import UnknownResource
 
 SCENARIOS_DIR = FIXTURES_DIR / "scenarios"
 _TOP = {"api", "description", "reset", "seed", "limits", "clock", "faults", "steps", "expect"}
@@ -101,7 +103,7 @@ def parse_scenario(text: str, source: str, name: str) -> Scenario:
                                 ("steps", list, "a list"), ("expect", list, "a list"), ("seed", dict, "a mapping")):
         if data.get(section) is not None and not isinstance(data[section], kind):
             check.fail(check.child(node, section), section, f"must be {word}")
-    from mocks.registry import API_NAMES
+    from mocks.catalog import API_NAMES
 
     if data["api"] not in API_NAMES:
         check.fail(check.child(node, "api"), "api", f"unknown API '{data['api']}' (known: {', '.join(API_NAMES)})")
@@ -178,25 +180,17 @@ def _clock_problem(spec: Any) -> str | None:
 class _ApiFacts:
     """What a scenario may name in one API: operations, error codes, limit policies, principals."""
 
-    operations: set[str]
-    codes: dict[str, int]
+    name: str
+    operations: list[str]
+    errors: ErrorCatalog
     policies: set[str]
     principals: list[str]
 
     def fault_problem(self, spec: Any) -> str | None:
         try:
-            fault = parse_fault(spec)
+            check_fault(spec, self.operations, self.errors, self.name)
         except FaultError as exc:
             return str(exc)
-        if fault.operation is not None and fault.operation not in self.operations:
-            return f"no operation '{fault.operation}' (known: {', '.join(sorted(self.operations))})"
-        respond = fault.respond or {}
-        if respond.get("code") is not None and respond["code"] not in self.codes:
-            return f"no error code '{respond['code']}' (declared: {', '.join(self.codes)})"
-        status = respond.get("status")
-        if respond.get("code") is None and status is not None and not 200 <= int(status) < 300 \
-                and int(status) not in self.codes.values():
-            return f"no declared response with status {status}"
         return None
 
     def limit_problem(self, spec: dict[str, Any]) -> str | None:
@@ -215,12 +209,11 @@ class _ApiFacts:
 
 
 def _api_facts(name: str) -> _ApiFacts:
+    from mocks.catalog import load_contract
     from mocks.fixtures import load_fixtures
-    from mocks.registry import load_contract
 
     contract = load_contract(name)
-    codes = {code: int(entry["status"]) for code, entry in (contract.extension("errors") or {}).get("codes", {}).items()}
-    return _ApiFacts({op.id for op in contract.operations}, codes,
+    return _ApiFacts(name, [op.id for op in contract.operations], ErrorCatalog(contract),
                      {p["name"] for p in contract.extension("rate-limits") or []},
                      [c.principal.id for c in load_fixtures(name).credentials])
 
@@ -256,15 +249,11 @@ def apply_scenario(scenario: Scenario, apis: dict[str, Any]) -> dict[str, Any]:
     if scenario.reset:
         api.reset()
         api.clock.reset()
-    for name, items in (scenario.seed.get("resources") or {}).items():
-        resource = api.resources.get(name)
-        if resource is None:
-            raise ScenarioError(f"{scenario.source}: seed.resources.{name}: {scenario.api} has no resource '{name}'")
-        for item in items:
-            item = dict(item)
-            scope = item.pop("_scope", None) or (item.get(resource.scope_field) if resource.scope_field else None)
-            record = resource.seed_record(item, None if scope is None else str(scope), api.group_of(resource, scope))
-            api.store.insert(name, resource.key(record["data"]), record, resource.index(record["data"]))
+    try:
+        api.seed(scenario.seed.get("resources") or {})
+    except UnknownResource as exc:
+        raise ScenarioError(f"{scenario.source}: seed.resources.{exc.name}: {scenario.api} has no resource "
+                            f"'{exc.name}'") from None
     for spec in scenario.limits:
         try:
             api.configure_limit(spec.get("rate"), spec.get("policy"), spec.get("enabled"))
@@ -298,7 +287,7 @@ def run_steps(scenario: Scenario, api, clients: dict[str, Any]) -> list[StepOutc
     """
     import httpx
 
-    from mocks.control import auth_headers
+    from mocks.credentials import auth_headers
     from mocks.templates import compile_template, lookup
 
     outcomes = []

@@ -21,8 +21,8 @@ from mocks.templates import compile_template
 if TYPE_CHECKING:
     import httpx
 
-    from mocks.engine import Api
     from mocks.events import Event
+    from mocks.runtime import Runtime
 
 __all__ = ["Delivery", "RetryPolicy", "WebhookDispatcher", "sign"]
 
@@ -32,9 +32,9 @@ def sign(secret: str, body: bytes) -> str:
 
 
 class WebhookDispatcher:
-    def __init__(self, api: Api) -> None:
-        self.api = api
-        spec = api.contract.extension("webhooks") or {}
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        spec = runtime.contract.extension("webhooks") or {}
         self.spec = spec
         self.retry = RetryPolicy.declare(spec.get("retry"))
         self.envelope = compile_template(spec.get("envelope", "{event.data}"))
@@ -43,21 +43,21 @@ class WebhookDispatcher:
         self.signature_secret = compile_template(signature.get("secret", ""))
         self.signature_format = compile_template(signature.get("format", "{signature}"))
         self.event_id_header = spec.get("event-id-header")
-        self.deliveries = StoredDeliveries(api.store)
+        self.deliveries = StoredDeliveries(runtime.store)
         self.timeout = 5.0
         # where deliveries go: real HTTP by default; tests and fuzzers hand in an httpx transport
         # (e.g. httpx.MockTransport) so that generated handler URLs are never contacted
         self.transport: httpx.AsyncBaseTransport | None = None
-        self.worker = DeliveryWorker(self.deliveries, api.clock, self.retry, self.client)
+        self.worker = DeliveryWorker(self.deliveries, runtime.clock, self.retry, self.client)
         if "subscriptions" in spec:
-            api.events.listeners.append(self.on_event)
+            runtime.events.listeners.append(self.on_event)
 
     # producing ---------------------------------------------------------------------------------
     def on_event(self, event: Event) -> None:
         subscriptions = self.spec["subscriptions"]
         resource = subscriptions["resource"]
         owner = subscriptions.get("owner") or {}
-        for record in self.api.store.scan(resource):
+        for record in self.runtime.store.scan(resource):
             data = record["data"]
             url = data.get(subscriptions.get("url-field", "url"))
             wanted = data.get(subscriptions.get("events-field", "events")) or []
@@ -67,7 +67,7 @@ class WebhookDispatcher:
             if principal is None or (event.scope is not None and event.scope not in principal.scopes):
                 continue
             context = {"event": event.describe(), "principal": {**principal.attributes, "id": principal.id},
-                       "now": self.api.clock.iso(), "now_unix": int(self.api.clock.now())}
+                       "now": self.runtime.clock.iso(), "now_unix": int(self.runtime.clock.now())}
             body = dump_json(self.envelope(context))
             self.enqueue(url, body, self.signed_headers(body, context, event.id),
                          event_id=event.id, event_type=event.type, source=f"{resource}:{principal.id}")
@@ -76,11 +76,11 @@ class WebhookDispatcher:
         if not owner:
             return None
         value = data.get(owner["field"])
-        return next((c.principal for c in self.api.fixtures.credentials
+        return next((c.principal for c in self.runtime.fixtures.credentials
                      if str(c.principal.attributes.get(owner["attribute"])) == str(value)), None)
 
     def signed_headers(self, body: bytes, context: dict[str, Any], event_id: str | None) -> dict[str, str]:
-        headers = {"Content-Type": "application/json", "User-Agent": f"{self.api.name}-mock-webhooks/1"}
+        headers = {"Content-Type": "application/json", "User-Agent": f"{self.runtime.name}-mock-webhooks/1"}
         if self.event_id_header and event_id:
             headers[self.event_id_header] = event_id
         if self.signature_header:
@@ -89,7 +89,7 @@ class WebhookDispatcher:
         return headers
 
     def enqueue(self, url: str, body: bytes, headers: dict[str, str], **about: Any) -> Delivery:
-        now = self.api.clock.now()
+        now = self.runtime.clock.now()
         delivery = Delivery(str(uuid.uuid4()), url, body, headers, now, now, **about)
         self.deliveries.add(delivery)
         self.worker.schedule(delivery)

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from mocks.actions import insert_new, visible_record
 from mocks.exchange import Exchange, Result
 from mocks.types import MockError
 
 
 async def create_order(exchange: Exchange, _: Any) -> Result:
-    api = exchange.api
+    runtime, scope = exchange.runtime, exchange.scope
     body = exchange.body
-    customer = visible_record(api, api.resources["customer"], body["customer"], exchange)
+    customer = runtime.visible(runtime.resources["customer"], body["customer"], scope)
     if customer is None:
         raise MockError("not_found", f"No such customer: '{body['customer']}'", field="customer")
     lines = []
     for index, item in enumerate(body.get("line_items") or []):
         product = None
         if item.get("product") is not None:
-            product = visible_record(api, api.resources["product"], item["product"], exchange)
+            product = runtime.visible(runtime.resources["product"], item["product"], scope)
             if product is None:
                 raise MockError("not_found", f"No such product: '{item['product']}'",
                                 field=f"line_items.{index}.product")
@@ -31,5 +30,5 @@ async def create_order(exchange: Exchange, _: Any) -> Result:
     shipping = int(body.get("amount_shipping") or 0)
     order = {**body, "line_items": lines, "amount_subtotal": subtotal, "amount_shipping": shipping,
              "amount_total": subtotal + shipping, "store": customer["data"].get("store")}
-    public = insert_new(api, api.resources["order"], order, exchange)
+    public = runtime.create(runtime.resources["order"], order, scope, exchange.principal_id, exchange.now)
     return Result(exchange.operation.success_status, public)

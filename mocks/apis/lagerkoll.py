@@ -8,7 +8,7 @@ from mocks.media import dump_json
 
 async def execute_webhook(exchange: Exchange, record: dict) -> Result:
     webhook = record["data"]
-    delivery = exchange.api.webhooks.enqueue(
+    delivery = exchange.runtime.deliveries.enqueue(
         webhook["url"], dump_json(exchange.body if exchange.body is not None else {}),
         {"Content-Type": "application/json", "User-Agent": "lagerkoll-mock-webhooks/1",
          "X-Lagerkoll-Webhook-Guid": str(webhook["guid"])},

@@ -19,8 +19,8 @@ _LIVE = {"created": "session_start", "updated": "session_heartbeat", "deleted": 
 
 
 async def list_zones(exchange: Exchange, _: Any) -> Result:
-    resource = exchange.api.resources["zone"]
-    zones = sorted((resource.public(r) for r in records_in_scope(exchange.api.store, "zone", exchange.scope)),
+    resource = exchange.runtime.resources["zone"]
+    zones = sorted((resource.public(r) for r in records_in_scope(exchange.runtime.store, "zone", exchange.scope)),
                    key=lambda zone: zone.get("code", ""))
     with_counts = bool(exchange.query.get("include_node_count"))
     data = [{k: v for k, v in zone.items() if k != "id" and (with_counts or k != "node_count")} for zone in zones]
@@ -29,29 +29,29 @@ async def list_zones(exchange: Exchange, _: Any) -> Result:
 
 async def customer_limits(exchange: Exchange, _: Any) -> Result:
     """One limits object per customer, created from the plan's defaults on first use."""
-    api, method = exchange.api, exchange.request.method
-    resource = api.resources[exchange.operation.action["resource"]]
-    record = next(iter(records_in_scope(api.store, resource.name, exchange.scope)), None)
+    runtime, method = exchange.runtime, exchange.request.method
+    resource = runtime.resources[exchange.operation.action["resource"]]
+    record = next(iter(records_in_scope(runtime.store, resource.name, exchange.scope)), None)
     if record is None:  # first use: created unless another request (or process) created it meanwhile
-        fresh = resource.new_record({}, exchange.scope, None, api.store, exchange.now)
-        record = api.store.put_first(resource.name, Slice(exchange.scope), resource.key(fresh["data"]), fresh, {})
+        fresh = resource.new_record({}, exchange.scope, None, runtime.store, exchange.now)
+        record = runtime.store.put_first(resource.name, Slice(exchange.scope), resource.key(fresh["data"]), fresh, {})
     key = resource.key(record["data"])
     if method in ("PATCH", "DELETE"):
         changes = dict(exchange.body or {}) if method == "PATCH" else dict(resource.defaults)
-        updated = api.store.update(resource.name, key, Change({**changes, **resource.stamps(exchange.now,
-                                                                                           created=False)}))
+        updated = runtime.store.update(resource.name, key, Change({**changes, **resource.stamps(exchange.now,
+                                                                                               created=False)}))
         record = updated.record if updated is not None else record
     return Result(200, resource.public(record))
 
 
 async def session_events(exchange: Exchange, _: Any) -> Result:
     """Server-sent events: a snapshot of the caller's sessions, then (for EventSource clients) live changes."""
-    api, scope = exchange.api, exchange.scope
-    resource = api.resources["session"]
-    sessions = sorted((resource.public(r) for r in records_in_scope(api.store, "session", scope)),
+    runtime, scope = exchange.runtime, exchange.scope
+    resource = runtime.resources["session"]
+    sessions = sorted((resource.public(r) for r in records_in_scope(runtime.store, "session", scope)),
                       key=lambda s: (s.get("created_at", ""), s.get("id", "")))
     follow = "text/event-stream" in (exchange.request.header("accept") or "")
-    queue = api.events.subscribe() if follow else None
+    queue = runtime.events.subscribe() if follow else None
 
     async def frames() -> AsyncIterator[bytes]:
         sequence = 0
@@ -69,7 +69,7 @@ async def session_events(exchange: Exchange, _: Any) -> Result:
                     yield frame("session_end", _progress(session, "session_end", session.get("updated_at")))
                 elif session.get("status") == "connected":
                     yield frame("session_heartbeat", _progress(session, "session_heartbeat",
-                                                               iso_timestamp(api.clock.now())))
+                                                               iso_timestamp(runtime.clock.now())))
             while queue is not None:
                 try:
                     event = await asyncio.wait_for(queue.get(), KEEP_ALIVE_SECONDS)
@@ -85,7 +85,7 @@ async def session_events(exchange: Exchange, _: Any) -> Result:
                     yield frame(kind, _progress(event.data, kind, iso_timestamp(event.timestamp)))
         finally:
             if queue is not None:
-                api.events.unsubscribe(queue)
+                runtime.events.unsubscribe(queue)
 
     response = MockResponse(200, media_type="text/event-stream", stream=frames(),
                             headers=[("Cache-Control", "no-cache")])

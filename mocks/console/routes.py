@@ -65,7 +65,7 @@ def limit_usage(app: MockApp, request: MockRequest, params: dict[str, str]) -> M
 
 
 def _headers_of(api: Api, principal: str) -> dict[str, str]:
-    from mocks.control import auth_headers
+    from mocks.credentials import auth_headers
 
     try:
         return auth_headers(api, principal)

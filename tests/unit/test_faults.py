@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mocks.faults import FaultBook, FaultError, parse_fault, parse_prefer
+from mocks.faultbook import FaultBook
+from mocks.faults import FaultError, parse_fault, parse_prefer
 from mocks.types import MockRequest, Principal
 
 

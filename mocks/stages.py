@@ -1,0 +1,83 @@
+"""Small stages compiled from an operation: `require` preconditions, the version echo, magic values."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from mocks.contract import Contract, Operation
+from mocks.templates import compile_template
+from mocks.types import MockError, MockRequest, Principal
+
+Requirement = tuple[Any, str, Any, str]  # (value template, "equals" | "in", expected template, error code)
+MagicCheck = Callable[[Any], None]  # raises the declared error when the body holds a magic value
+
+# these actions check magic values themselves, after their own preconditions (a lifecycle conflict
+# outranks a decline); every other kind checks them before acting
+CHECKS_MAGIC_ITSELF = frozenset({"create", "update", "transition"})
+
+
+def compile_requirements(operation: Operation) -> list[Requirement]:
+    return [(compile_template(r["value"]), "equals" if "equals" in r else "in",
+             compile_template(r.get("equals", r.get("in"))), r["error"])
+            for r in (operation.action or {}).get("require") or []]
+
+
+def check_requirements(requirements: list[Requirement], context: dict[str, Any]) -> None:
+    for value, relation, expected, error in requirements:
+        have, wanted = value(context), expected(context)
+        if relation == "equals":
+            ok = have is not None and str(have) == str(wanted)
+        else:
+            ok = have is not None and str(have) in {str(v) for v in (wanted or [])}
+        if not ok:
+            raise MockError(error, f"'{have}' is not allowed for this caller")
+
+
+def compile_magic(operation: Operation) -> MagicCheck | None:
+    rules = operation.spec.get("x-mock-magic") or []
+    if not rules:
+        return None
+
+    def check(body: Any) -> None:
+        for rule in rules:
+            value = _pointer(body, rule["pointer"])
+            code = rule.get("values", {}).get(str(value)) if value is not None else None
+            if code is not None:
+                raise MockError(code, field=rule["pointer"].strip("/").replace("/", "."))
+
+    return check
+
+
+class Versioning:
+    """`x-mock-versions`: the version a request asks for (or the caller's default), echoed in a header."""
+
+    def __init__(self, contract: Contract) -> None:
+        self.spec = contract.extension("versions")
+        self._default = compile_template(self.spec.get("default")) if self.spec and self.spec.get("default") else None
+
+    def header(self, request: MockRequest, principal: Principal | None) -> tuple[str, str] | None:
+        if not self.spec:
+            return None
+        header = self.spec["header"]
+        version = request.header(header)
+        if version is None:
+            context = {"principal": {**(principal.attributes if principal else {})}}
+            version = self._default(context) if self._default else None
+            version = version or self.spec.get("current")
+        elif version not in self.spec.get("known", ()):
+            raise MockError(self.spec.get("unknown", "invalid_request"),
+                            f"unknown API version '{version}'; known: {', '.join(self.spec['known'])}",
+                            field=header)
+        return header, str(version)
+
+
+def _pointer(value: Any, pointer: str) -> Any:
+    for part in pointer.strip("/").split("/"):
+        if isinstance(value, dict):
+            value = value.get(part)
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return None
+    return value
