@@ -1,5 +1,6 @@
-"""mocks/state/redis_steering.py beyond what both stores hold (test_store_operations.py):
-the fault draw computed alike in Python and Lua, exact counts across processes, deliveries taken over when a killed worker's lease expires, namespaces apart.
+"""mocks/state/redis_steering.py and redis_clock.py beyond what both stores hold (test_store_operations.py):
+the fault draw computed alike in Python and Lua, exact counts across processes, one clock for every
+process, deliveries taken over when a killed worker's lease expires, namespaces apart.
 Against a real Redis (tests/rediskit.py), never a fake."""
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import time
 import pytest
 from rediskit import namespace
 
+from mocks.clock import Clock, ClockMove, ClockState
 from mocks.state.changes import LimitSetting, draw
 from mocks.state.queue import Delivery
 from mocks.state.redis import RedisStore
+from mocks.state.redis_clock import RedisClockState
 from mocks.state.redis_steering_scripts import DRAW
 
 
@@ -75,6 +78,22 @@ def test_times_3_strikes_exactly_3_times_across_two_racing_processes(stores, red
     assert sum(struck) == 3
     (state,) = stores(ns).faults()
     assert (state.seen, state.fired) == (3, 3)
+
+
+def test_a_clock_moved_through_one_process_is_read_by_another(redis_url):
+    ns = namespace()
+    one, other = RedisClockState(redis_url, ns), RedisClockState(redis_url, ns)
+    try:
+        a = Clock(source=lambda: 1000.0, state=one)
+        b = Clock(source=lambda: 1000.0, state=other)
+        a.freeze(at=1_800_000_000.0)
+        assert b.frozen and b.now() == 1_800_000_000.0
+        b.advance(30)
+        assert a.now() == 1_800_000_030.0
+        assert other.move_clock(ClockMove("unfreeze"), real_now=2000.0) == ClockState(1_800_000_030.0 - 2000.0)
+        assert RedisClockState(redis_url, namespace()).clock_state() == ClockState()  # another sandbox
+    finally:
+        one.reset()
 
 
 WORKER = textwrap.dedent("""
