@@ -1,11 +1,10 @@
 """The Redis store: the store protocol over one Redis, so several processes can share one sandbox.
 
-Not wired to `mocks serve` yet (issue 12): faults, the clock, the journal and events must go
-through the store first. What is here holds the same contract as `MemoryStore`
-(`tests/unit/test_memory.py` runs against both): resources with their ordered indexes, sequences,
-keyed values with expiry on the mock clock, and rate-limit admission. Of the operations the state
-boundary (issue 11) adds, those taking plain data are here too: `put_first`, `complete`, and
-`update_declared` (a merge with a guard: what `update(Change)` will call).
+Not wired to `mocks serve` yet (issue 12). It holds the same contract as `MemoryStore`
+(`tests/unit/test_memory.py` and `test_store_operations.py` run against both): resources with
+their ordered indexes, sequences, keyed values with expiry on the mock clock, and rate-limit
+admission here; limit settings, faults, the journal, events and deliveries in the mixin
+`mocks.state.redis_steering`; the sandbox's clock is `mocks.state.redis_clock.RedisClockState`.
 
 Every read-modify-write is one Lua script (`mocks.state.redis_scripts`) or a WATCHed MULTI/EXEC,
 never a read then a write. Every key of one namespace and API carries the hash tag
@@ -15,7 +14,8 @@ may move backwards. A concurrency slot is a lease in a sorted set scored by its 
 own clock: a process that dies holding one frees it after `lease` seconds.
 
 The client is redis-py's synchronous one (the store protocol is synchronous) with short socket
-timeouts; `redis` is imported here only, so serving with the memory store never loads it.
+timeouts; `redis` is imported by the `mocks.state.redis*` modules only, so serving with the memory store
+never loads it.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from mocks.state import redis_scripts as lua
 from mocks.state.changes import Change, Updated
 from mocks.state.ordered import Slice, indexed_value
 from mocks.state.protocol import Hit, Outcome, Record
+from mocks.state.redis_steering import KEPT_BY_RESET, RedisSteering
 
 _EPSILON = 1e-6  # as MemoryStore: an admission exactly one window old has left
 _RETRIES = 1000  # a WATCHed transaction runs again while other writers change what it watches
@@ -50,7 +51,7 @@ def _text(number: float) -> str:
     return repr(float(number))  # the shortest text that reads back as the same double, in Lua too
 
 
-class RedisStore:
+class RedisStore(RedisSteering):
     def __init__(self, client: redis.Redis | str, namespace: str, api: str, *, lease: float = 30.0) -> None:
         self.client = connect(client) if isinstance(client, str) else client
         self.namespace, self.api, self.lease = namespace, api, lease
@@ -62,6 +63,7 @@ class RedisStore:
         self._insert, self._place, self._delete = register(lua.INSERT), register(lua.PLACE), register(lua.DELETE)
         self._find, self._put_if_absent = register(lua.FIND), register(lua.PUT_IF_ABSENT)
         self._admit, self._put_first = register(lua.ADMIT), register(lua.PUT_FIRST)
+        self._init_steering()
 
     # keys ----------------------------------------------------------------------------------
     def _key(self, *parts: str) -> str:
@@ -277,16 +279,22 @@ class RedisStore:
             self.client.zrem(self._key("lim", "conc", key), lease)
 
     def reset(self) -> None:
-        """Remove every key of this namespace and API, and nothing else."""
+        """This namespace and API back to empty (records, values, budgets, faults, journal, events,
+        deliveries; limit settings to their baseline), and nothing else. The baseline and the fault and
+        journal numbers stay, as in memory."""
         pattern = "".join(f"\\{c}" if c in "*?[]\\" else c for c in self.prefix) + "*"
+        kept = {self._k(name) for name in KEPT_BY_RESET}
         batch: list[str] = []
         for name in self.client.scan_iter(match=pattern, count=1000):
+            if name in kept:
+                continue
             batch.append(name)
             if len(batch) >= 500:
                 self.client.unlink(*batch)
                 batch = []
         if batch:
             self.client.unlink(*batch)
+        self._reset_steering()
         with self._lock:
             self._leases.clear()
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import inspect
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
+from rediskit import namespace
 
 from mocks.clock import Clock, ClockMove, ClockRangeError, ClockState, LocalClockState
 from mocks.deliveries import Delivery
@@ -14,6 +15,19 @@ from mocks.state import Slice
 from mocks.state.changes import Change, Guard, LimitSetting, draw
 from mocks.state.memory import MemoryStore
 from mocks.state.protocol import SandboxState, Store
+
+
+@pytest.fixture(params=["memory", "redis"])
+def store(request) -> Iterator:
+    """An empty store of each kind (a Redis one in its own namespace, on a real Redis: tests/rediskit.py)."""
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    from mocks.state.redis import RedisStore
+
+    made = RedisStore(request.getfixturevalue("redis_url"), namespace(), "test")
+    yield made
+    made.reset()
 
 
 def record(scope: str | None = "t1", **data) -> dict:
@@ -36,8 +50,7 @@ def test_every_protocol_operation_is_implemented_by_the_memory_store():
 
 
 # records ----------------------------------------------------------------------------------------
-def test_update_merges_and_returns_before_and_after():
-    store = MemoryStore()
+def test_update_merges_and_returns_before_and_after(store):
     store.insert("orders", "o1", record(id="o1", status="open", note="x"), {})
     updated = store.update("orders", "o1", Change({"status": "paid"}))
     assert updated.applied
@@ -45,8 +58,7 @@ def test_update_merges_and_returns_before_and_after():
     assert updated.record["data"] == {"id": "o1", "status": "paid", "note": "x"}
 
 
-def test_a_guard_refuses_a_stale_transition_and_says_what_is_stored():
-    store = MemoryStore()
+def test_a_guard_refuses_a_stale_transition_and_says_what_is_stored(store):
     store.insert("orders", "o1", record(id="o1", status="open"), {})
     ship_from_paid = Change({"status": "shipped"}, Guard("status", frozenset({"paid"})))
 
@@ -59,8 +71,7 @@ def test_a_guard_refuses_a_stale_transition_and_says_what_is_stored():
     assert not store.update("orders", "o1", ship_from_paid).applied  # the same change again is now stale
 
 
-def test_put_first_inserts_once_per_slice():
-    store = MemoryStore()
+def test_put_first_inserts_once_per_slice(store):
     first = store.put_first("limits", Slice("t1"), "l1", record(id="l1"), {})
     again = store.put_first("limits", Slice("t1"), "l2", record(id="l2"), {})
     other = store.put_first("limits", Slice("t2"), "l3", record("t2", id="l3"), {})
@@ -70,8 +81,7 @@ def test_put_first_inserts_once_per_slice():
 
 
 # keyed values -----------------------------------------------------------------------------------
-def test_complete_is_a_compare_and_set_on_the_stored_fields():
-    store = MemoryStore()
+def test_complete_is_a_compare_and_set_on_the_stored_fields(store):
     store.put_if_absent("idem", "k", {"state": "running", "fingerprint": "a"}, 100.0, 0.0)
     done = {"state": "done", "fingerprint": "a", "response": 1}
     assert not store.complete("idem", "k", {"state": "running", "fingerprint": "b"}, done, 100.0)
@@ -82,8 +92,7 @@ def test_complete_is_a_compare_and_set_on_the_stored_fields():
 
 
 # limit settings ---------------------------------------------------------------------------------
-def test_limit_settings_are_versioned_and_restore_to_their_baseline():
-    store = MemoryStore()
+def test_limit_settings_are_versioned_and_restore_to_their_baseline(store):
     declared = store.declare_limits({"rpm": LimitSetting(5, 60.0)})
     assert declared.get("rpm") == LimitSetting(5, 60.0, True)
     assert store.declare_limits({"rpm": LimitSetting(9, 1.0)}).get("rpm").limit == 5  # known: kept
@@ -103,24 +112,21 @@ def strikes(store: MemoryStore, fault_id: int, requests: int) -> list[bool]:
     return [store.strike([fault_id]) is not None for _ in range(requests)]
 
 
-def test_strike_honours_times_exactly():
-    store = MemoryStore()
+def test_strike_honours_times_exactly(store):
     fault = store.add_fault({"times": 3, "after": 0, "probability": 1.0})
     assert strikes(store, fault, 6) == [True] * 3 + [False] * 3
     (state,) = store.faults()
     assert (state.seen, state.fired) == (3, 3)  # an exhausted fault no longer counts what it sees
 
 
-def test_strike_honours_after_exactly_and_counts_each_request_once():
-    store = MemoryStore()
+def test_strike_honours_after_exactly_and_counts_each_request_once(store):
     fault = store.add_fault({"times": 2, "after": 3})
     assert strikes(store, fault, 7) == [False, False, False, True, True, False, False]
     (state,) = store.faults()
     assert (state.seen, state.fired) == (5, 2)
 
 
-def test_strike_fires_the_first_candidate_that_fires():
-    store = MemoryStore()
+def test_strike_fires_the_first_candidate_that_fires(store):
     late = store.add_fault({"after": 1})
     always = store.add_fault({})
     assert store.strike([late, always]).id == always
@@ -128,8 +134,7 @@ def test_strike_fires_the_first_candidate_that_fires():
     assert store.strike([]) is None and store.strike([999]) is None
 
 
-def test_the_probability_draw_depends_only_on_seed_and_count():
-    store = MemoryStore()
+def test_the_probability_draw_depends_only_on_seed_and_count(store):
     fault = store.add_fault({"probability": 0.5, "draw_seed": 42})
     pattern = strikes(store, fault, 200)
     assert pattern == [draw(42, n) < 0.5 for n in range(1, 201)]
@@ -137,8 +142,7 @@ def test_the_probability_draw_depends_only_on_seed_and_count():
     assert [draw(7, n) < 0.5 for n in range(1, 11)] != [draw(42, n) < 0.5 for n in range(1, 11)]
 
 
-def test_fault_list_version_changes_on_add_and_clear_not_on_strike():
-    store = MemoryStore()
+def test_fault_list_version_changes_on_add_and_clear_not_on_strike(store):
     assert not store.faults()
     one = store.add_fault({})
     version = store.faults().version
@@ -155,8 +159,7 @@ class Entry:
         self.operation, self.status, self.principal, self.seq = operation, status, None, 0
 
 
-def test_the_journal_is_bounded_numbered_and_filtered():
-    store = MemoryStore()
+def test_the_journal_is_bounded_numbered_and_filtered(store):
     for n in range(5):
         store.journal_append(Entry("op" if n % 2 else "other", 200 + n), keep=3)
     kept = store.journal_read()
@@ -168,8 +171,7 @@ def test_the_journal_is_bounded_numbered_and_filtered():
     assert store.journal_append(Entry("op", 200), keep=3) == 6  # numbers keep counting after a clear
 
 
-def test_one_journal_entry_can_be_forgotten_by_its_number():
-    store = MemoryStore()
+def test_one_journal_entry_can_be_forgotten_by_its_number(store):
     for n in range(3):
         store.journal_append(Entry("op", 200 + n), keep=10)
     store.journal_forget(2)
@@ -178,8 +180,7 @@ def test_one_journal_entry_can_be_forgotten_by_its_number():
     assert [e.seq for e in store.journal_read()] == [1, 3]
 
 
-def test_events_keep_a_bounded_history_until_reset():
-    store = MemoryStore()
+def test_events_keep_a_bounded_history_until_reset(store):
     for n in range(4):
         store.publish(n, keep=2)
     assert store.events() == [2, 3]
@@ -215,8 +216,7 @@ def queued(store: MemoryStore, name: str, due: float) -> Delivery:
     return delivery
 
 
-def test_each_due_attempt_is_leased_to_one_worker():
-    store = MemoryStore()
+def test_each_due_attempt_is_leased_to_one_worker(store):
     queued(store, "a", 1.0), queued(store, "b", 5.0)
     assert store.next_due() == 1.0
     assert [d.id for d in store.lease_due(2.0, "w1", 30.0, 10)] == ["a"]
@@ -229,8 +229,7 @@ def test_each_due_attempt_is_leased_to_one_worker():
     assert [(d.id, len(d.attempts)) for d in store.deliveries()] == [("a", 2), ("b", 0)]
 
 
-def test_a_released_lease_makes_the_attempt_due_again_and_a_reset_empties_the_queue():
-    store = MemoryStore()
+def test_a_released_lease_makes_the_attempt_due_again_and_a_reset_empties_the_queue(store):
     queued(store, "a", 1.0)
     assert [d.id for d in store.lease_due(1.0, "w1", 30.0, 10)] == ["a"]
     store.release_lease("a", "w1")

@@ -1,0 +1,222 @@
+"""The Redis store's steering state and history: limit settings, faults, journal, events, deliveries.
+
+A mixin of `RedisStore` (as `MemorySteering` is of `MemoryStore`): every transition is one Lua
+script of `mocks.state.redis_steering_scripts`. Journal entries and events are the engine's objects;
+they are kept pickled (the Redis that holds a sandbox is trusted as the sandbox process is), with
+the journal's filter fields beside each entry so reading filters without unpickling. Deliveries are
+JSON (body base64). What survives `reset`, as in memory: the limits' baseline, the fault and
+journal numbers.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import pickle
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import redis
+
+from mocks.state import redis_steering_scripts as lua
+from mocks.state.changes import FaultList, FaultState, LimitSetting, LimitSettings, Strike
+from mocks.state.queue import Delivery
+
+COUNTS = ("queued", "delivered", "failed", "evicted", "evicted_pending")
+_DELIVERY_KEYS = ("dlv", "dlv:state", "dlv:next", "dlv:attempts", "dlv:due", "dlv:lease", "dlv:owner",
+                  "dlv:order", "dlv:done", "dlv:counts", "dlv:serial")
+KEPT_BY_RESET = ("lim:settings", "lim:baseline", "faults:next", "faults:version", "journal:seq")
+
+
+def _setting(text: str) -> LimitSetting:
+    limit, window, enabled = json.loads(text)
+    return LimitSetting(limit, window, enabled)
+
+
+def _settings(found: list[str]) -> LimitSettings:
+    pairs = dict(zip(found[::2], found[1::2], strict=True))
+    version = int(pairs.pop("_version", 0))
+    return LimitSettings.of(version, {name: _setting(text) for name, text in sorted(pairs.items())})
+
+
+def _setting_args(changes: Mapping[str, LimitSetting]) -> list[str]:
+    return [part for name, s in changes.items()
+            for part in (name, json.dumps([int(s.limit), float(s.window), bool(s.enabled)]))]
+
+
+def _delivery(static: str, next_at: str, attempts: str, state: str = "pending") -> Delivery:
+    fields = json.loads(static)
+    fields["body"] = base64.b64decode(fields["body"])
+    return Delivery(**fields, next_at=float(next_at), state=state, attempts=json.loads(f"[{attempts}]"))
+
+
+class RedisSteering:
+    client: redis.Redis
+
+    def _key(self, *parts: str) -> str:
+        raise NotImplementedError
+
+    def _k(self, name: str) -> str:
+        """The key of `name` ("faults:count") in this namespace and API."""
+        return self._key(*name.split(":"))
+
+    def _init_steering(self) -> None:
+        register = self.client.register_script
+        self._declare_limits, self._set_limits = register(lua.DECLARE_LIMITS), register(lua.SET_LIMITS)
+        self._restore_limits, self._add_fault = register(lua.RESTORE_LIMITS), register(lua.ADD_FAULT)
+        self._clear_faults, self._set_counts = register(lua.CLEAR_FAULTS), register(lua.SET_FAULT_COUNTS)
+        self._strike, self._journal_append = register(lua.STRIKE), register(lua.JOURNAL_APPEND)
+        self._enqueue, self._lease_due = register(lua.ENQUEUE), register(lua.LEASE_DUE)
+        self._finish, self._release_lease = register(lua.FINISH_ATTEMPT), register(lua.RELEASE_LEASE)
+
+    def _reset_steering(self) -> None:
+        """After `reset` removed the namespace's other keys: limits to their baseline, faults versioned."""
+        self.restore_limits()
+        self.client.eval("if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('INCR', KEYS[1]) end",
+                         1, self._k("faults:version"))  # a fault list read before the reset is stale
+
+    # limit settings ------------------------------------------------------------------------------
+    def _limit_keys(self) -> list[str]:
+        return [self._k("lim:settings"), self._k("lim:baseline")]
+
+    def limit_settings(self) -> LimitSettings:
+        found = self.client.hgetall(self._k("lim:settings"))
+        return _settings([part for pair in found.items() for part in pair])
+
+    def declare_limits(self, defaults: Mapping[str, LimitSetting]) -> LimitSettings:
+        """Settings (and baseline) for the policies not known yet; known ones keep theirs."""
+        return _settings(self._declare_limits(keys=self._limit_keys(), args=_setting_args(defaults)))
+
+    def set_limits(self, changes: Mapping[str, LimitSetting], *, baseline: bool = False) -> LimitSettings:
+        args = ["1" if baseline else "0", *_setting_args(changes)]
+        return _settings(self._set_limits(keys=self._limit_keys(), args=args))
+
+    def restore_limits(self) -> LimitSettings:
+        return _settings(self._restore_limits(keys=self._limit_keys(), args=[]))
+
+    # faults --------------------------------------------------------------------------------------
+    def _fault_keys(self) -> list[str]:
+        return [self._k(name) for name in ("faults", "faults:order", "faults:count", "faults:next",
+                                             "faults:version")]
+
+    def add_fault(self, spec: Mapping[str, Any], *, seen: int = 0, fired: int = 0) -> int:
+        entry = json.dumps([dict(spec), str(spec.get("draw_seed"))])  # the seed as Python spells it: one draw
+        return int(self._add_fault(keys=self._fault_keys(), args=[entry, seen, fired]))
+
+    def faults(self) -> FaultList:
+        faults, order, counts, _, version = self._fault_keys()
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.get(version).zrange(order, 0, -1).hgetall(faults).hgetall(counts)
+            found_version, ids, specs, numbers = pipe.execute()
+        items = tuple(FaultState(int(fid), json.loads(specs[fid])[0], int(numbers.get(f"{fid}:seen", 0)),
+                                 int(numbers.get(f"{fid}:fired", 0))) for fid in ids if fid in specs)
+        return FaultList(int(found_version or 0), items)
+
+    def clear_faults(self, fault_id: int | None = None) -> int:
+        return int(self._clear_faults(keys=self._fault_keys(), args=["" if fault_id is None else fault_id]))
+
+    def set_fault_counts(self, fault_id: int, seen: int, fired: int) -> bool:
+        return bool(self._set_counts(keys=self._fault_keys(), args=[fault_id, seen, fired]))
+
+    def strike(self, candidates: Sequence[int]) -> Strike | None:
+        """The first of `candidates` that fires, its counters moved: one script across every process."""
+        if not candidates:
+            return None
+        found = self._strike(keys=self._fault_keys(), args=list(candidates))
+        return None if found is None else Strike(*(int(n) for n in found))
+
+    # journal -------------------------------------------------------------------------------------
+    def journal_append(self, entry: Any, keep: int) -> int:
+        """Append `entry` (its `seq` set), keeping at most the last `keep` entries; the entry's seq."""
+        status, principal = getattr(entry, "status", None), getattr(entry, "principal", None)
+        keys = [self._k("journal"), self._k("journal:seq")]
+        args = [keep, getattr(entry, "operation", None) or "", "" if status is None else status,
+                principal or "", pickle.dumps(entry)]
+        entry.seq = seq = int(self._journal_append(keys=keys, args=args))
+        return seq
+
+    def journal_read(self, *, since: int = 0, limit: int | None = None, operation: str | None = None,
+                     status: int | None = None, principal: str | None = None) -> list[Any]:
+        raw = self._raw()
+        found = raw.xrange(self._k("journal"), min=f"{since + 1}", max="+")
+        chosen = [(stream_id, fields) for stream_id, fields in found
+                  if (operation is None or fields[b"op"].decode() == operation)
+                  and (status is None or fields[b"status"].decode() == str(status))
+                  and (principal is None or fields[b"principal"].decode() == principal)]
+        entries = []
+        for stream_id, fields in chosen[-limit:] if limit else chosen:
+            entry = pickle.loads(fields[b"e"])
+            entry.seq = int(stream_id.split(b"-")[0])  # pickled before the script numbered it
+            entries.append(entry)
+        return entries
+
+    def journal_clear(self) -> None:
+        self.client.delete(self._k("journal"))
+
+    def journal_forget(self, seq: int) -> None:
+        self.client.xdel(self._k("journal"), f"{seq}-1")
+
+    def _raw(self) -> redis.Redis:
+        """A client to the same server that leaves values as bytes (pickled entries)."""
+        raw = getattr(self, "_raw_client", None)
+        if raw is None:
+            pool = self.client.connection_pool
+            kwargs = dict(pool.connection_kwargs, decode_responses=False)
+            raw = self._raw_client = redis.Redis(
+                connection_pool=redis.ConnectionPool(connection_class=pool.connection_class, **kwargs))
+        return raw
+
+    # events --------------------------------------------------------------------------------------
+    def publish(self, event: Any, keep: int) -> None:
+        self.client.xadd(self._k("events"), {"e": pickle.dumps(event)}, maxlen=keep, approximate=False)
+
+    def events(self) -> list[Any]:
+        return [pickle.loads(fields[b"e"]) for _, fields in self._raw().xrange(self._k("events"))]
+
+    def clear_events(self) -> None:
+        self.client.delete(self._k("events"))
+
+    # deliveries: a queue with leases that expire in real time (Redis' clock) ---------------------------
+    def _delivery_keys(self) -> list[str]:
+        return [self._k(name) for name in _DELIVERY_KEYS]
+
+    def enqueue_delivery(self, delivery: Delivery, capacity: int) -> None:
+        static = json.dumps({"id": delivery.id, "url": delivery.url, "headers": delivery.headers,
+                             "body": base64.b64encode(delivery.body).decode(), "created_at": delivery.created_at,
+                             "event_id": delivery.event_id, "event_type": delivery.event_type,
+                             "source": delivery.source})
+        self._enqueue(keys=self._delivery_keys(), args=[delivery.id, static, repr(float(delivery.next_at)), capacity])
+
+    def lease_due(self, now: float, worker: str, lease: float, limit: int) -> list[Delivery]:
+        """Up to `limit` due deliveries, each leased to `worker` for `lease` seconds of real time."""
+        found = self._lease_due(keys=self._delivery_keys(),
+                                args=[repr(float(now)), worker, int(lease * 1000), limit])
+        return [_delivery(*found[n:n + 3]) for n in range(0, len(found), 3)]
+
+    def finish_attempt(self, delivery_id: str, worker: str, attempt: dict[str, Any], outcome: str,
+                       next_at: float | None = None) -> bool:
+        args = [delivery_id, worker, json.dumps(attempt), outcome, "" if next_at is None else repr(float(next_at))]
+        return bool(self._finish(keys=self._delivery_keys(), args=args))
+
+    def release_lease(self, delivery_id: str, worker: str) -> None:
+        self._release_lease(keys=self._delivery_keys(), args=[delivery_id, worker])
+
+    def next_due(self) -> float | None:
+        first = self.client.zrange(self._k("dlv:due"), 0, 0, withscores=True)
+        return first[0][1] if first else None
+
+    def deliveries(self) -> list[Delivery]:
+        static, state, next_at, attempts, *_ = self._delivery_keys()
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.zrange(self._k("dlv:order"), 0, -1)
+            for name in (static, state, next_at, attempts):
+                pipe.hgetall(name)
+            ids, statics, states, nexts, tried = pipe.execute()
+        return [_delivery(statics[i], nexts[i], tried[i], states[i]) for i in ids if i in statics]
+
+    def delivery_counts(self) -> dict[str, int]:
+        found = self.client.hgetall(self._k("dlv:counts"))
+        return {name: int(found.get(name, 0)) for name in COUNTS}
+
+    def clear_deliveries(self) -> None:
+        self.client.delete(*self._delivery_keys())
