@@ -6,9 +6,13 @@ Real processes over real sockets on a real Redis (`redis_url`: see tests/rediski
 from __future__ import annotations
 
 import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
-from rediskit import free_port
+from rediskit import free_port, namespace
 from servekit import start_serve
 
 
@@ -25,3 +29,79 @@ def test_a_bad_store_url_or_an_unreachable_redis_exits_2_at_start_up(store: str,
     while not served.stderr and time.monotonic() < deadline:  # the reader thread collects it
         time.sleep(0.05)
     assert any(says in line for line in served.stderr), served.stderr
+
+
+# ------------------------------------------------------------------ two processes, one sandbox
+AUTH = ("ik_test_kauri_main", "is_test_kauri_main_secret")
+
+
+def _pair(serve, redis_url: str, namespace: str) -> tuple[httpx.Client, httpx.Client]:
+    """Two `mocks serve istockist` processes on one Redis and namespace, and a client of each."""
+    clients = []
+    for _ in range(2):
+        served = serve("istockist", "--port", "istockist=0", "--store", redis_url, "--namespace", namespace)
+        clients.append(httpx.Client(base_url=served.urls[("istockist", "api")], auth=AUTH, timeout=10))
+    return clients[0], clients[1]
+
+
+@pytest.fixture
+def pair(serve, redis_url) -> Iterator[tuple[httpx.Client, httpx.Client]]:
+    one, two = _pair(serve, redis_url, namespace())
+    yield one, two
+    one.close()
+    two.close()
+
+
+def test_a_customer_created_through_one_is_read_through_the_other(pair) -> None:
+    one, two = pair
+    created = one.post("/v1/customers", json={"name": "Shared Deli"})
+    assert created.status_code == 200, created.text
+    read = two.get(f"/v1/customers/{created.json()['id']}")
+    assert read.status_code == 200 and read.json()["name"] == "Shared Deli"
+    assert created.json()["id"] in [c["id"] for c in two.get("/v1/customers", params={"limit": 100}).json()["data"]]
+
+
+def test_a_fault_with_times_3_strikes_exactly_3_times_across_both(pair) -> None:
+    one, two = pair
+    added = one.post("/__mock/faults", json={"operation": "listProducts", "respond": 503, "times": 3})
+    assert added.status_code == 201, added.text
+    statuses = [(one if i % 2 else two).get("/v1/products").status_code for i in range(12)]
+    assert statuses.count(503) == 3 and statuses.count(200) == 9, statuses
+
+
+def test_a_clock_frozen_and_set_through_one_is_read_by_the_other(pair) -> None:
+    one, two = pair
+    assert one.post("/__mock/clock", json={"freeze": True}).status_code == 200
+    assert one.post("/__mock/clock", json={"set": 1_900_000_000}).status_code == 200
+    seen = two.get("/__mock/clock").json()
+    assert seen["frozen"] is True and seen["now"] == 1_900_000_000
+    created = two.post("/v1/customers", json={"name": "Frozen Deli"}).json()
+    assert created["created"] == 1_900_000_000
+    one.post("/__mock/clock", json={"advance": 60})
+    assert two.get("/__mock/clock").json()["now"] == 1_900_000_060
+
+
+def test_a_limit_of_50_per_minute_admits_exactly_50_of_300_concurrent_requests_over_both(pair) -> None:
+    one, two = pair
+    assert one.post("/__mock/limits", json={"policy": "account-per-second", "rate": "50/min"}).status_code == 200
+
+    def call(i: int) -> int:
+        return (one if i % 2 else two).get("/v1/products").status_code
+
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        statuses = list(pool.map(call, range(300)))
+    assert statuses.count(200) == 50 and statuses.count(429) == 250, Counter(statuses)
+
+
+def test_a_reset_of_one_namespace_leaves_another_untouched(serve, redis_url) -> None:
+    mine, mine_too = _pair(serve, redis_url, namespace())
+    theirs, theirs_too = _pair(serve, redis_url, namespace())
+    kept = theirs.post("/v1/customers", json={"name": "Their Deli"}).json()["id"]
+    gone = mine.post("/v1/customers", json={"name": "My Deli"}).json()["id"]
+    theirs.post("/__mock/clock", json={"freeze": True, "set": 1_900_000_000})
+    assert mine.post("/__mock/reset", json={}).status_code == 200
+    assert mine_too.get(f"/v1/customers/{gone}").status_code == 404  # reset for both processes of mine
+    assert theirs_too.get(f"/v1/customers/{kept}").status_code == 200
+    assert theirs_too.get("/__mock/clock").json()["now"] == 1_900_000_000
+    for client in (mine, mine_too, theirs, theirs_too):
+        client.close()
