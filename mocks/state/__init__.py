@@ -7,6 +7,7 @@ the same Redis and namespace. `redis` is imported only when a Redis URL is given
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,7 +16,7 @@ from mocks.state.ordered import Slice
 from mocks.state.protocol import Record, Store
 
 __all__ = ["DEFAULT_NAMESPACE", "MemoryStore", "Record", "Slice", "Store", "StoreUnavailable", "check_store", "open_sandbox_state",
-           "open_store", "store_url"]
+           "open_store", "store_down", "store_url"]
 
 DEFAULT_NAMESPACE = "mocks"
 _SCHEMES = ("redis", "rediss", "valkey", "valkeys")
@@ -23,6 +24,14 @@ _SCHEMES = ("redis", "rediss", "valkey", "valkeys")
 
 class StoreUnavailable(OSError):
     """The shared store did not answer (Redis down or unreachable): the request is answered 503."""
+
+
+def store_down(exc: BaseException) -> bool:
+    """Whether `exc` says the shared store did not answer in time (never true of the memory store)."""
+    if isinstance(exc, StoreUnavailable):
+        return True
+    redis = sys.modules.get("redis")  # loaded only when a Redis store was opened
+    return redis is not None and isinstance(exc, redis.ConnectionError | redis.TimeoutError)
 
 
 def store_url(kind: str) -> str:
