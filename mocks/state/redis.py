@@ -1,7 +1,7 @@
 """The Redis store: the store protocol over one Redis, so several processes can share one sandbox.
 
-Not wired to `mocks serve` yet (issue 12). It holds the same contract as `MemoryStore`
-(`tests/unit/test_memory.py` and `test_store_operations.py` run against both): resources with
+Served by `mocks serve --store redis://…` (chosen in `mocks.state.open_store`). It holds the same
+contract as `MemoryStore` (`tests/unit/test_memory.py` and `test_store_operations.py` run against both): resources with
 their ordered indexes, sequences, keyed values with expiry on the mock clock, and rate-limit
 admission here; limit settings, faults, the journal, events and deliveries in the mixin
 `mocks.state.redis_steering`; the sandbox's clock is `mocks.state.redis_clock.RedisClockState`.
