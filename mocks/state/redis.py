@@ -298,6 +298,10 @@ class RedisStore(RedisSteering):
         with self._lock:
             self._leases.clear()
 
+    def claim_seeding(self) -> bool:
+        # SET NX: exactly one process since the last reset gets True; reset deletes the marker
+        return bool(self.client.set(self._k("seeded"), 1, nx=True))
+
     def snapshot(self) -> dict[str, Any]:
         names = sorted(self.client.smembers(self._key("colls")))
         return {name: self.scan(name) for name in names}

@@ -95,6 +95,21 @@ def test_a_limit_of_50_per_minute_admits_exactly_50_of_300_concurrent_requests_o
     assert statuses.count(200) == 50 and statuses.count(429) == 250, Counter(statuses)
 
 
+def test_a_process_joining_a_sandbox_in_use_leaves_its_state_alone(serve, redis_url) -> None:
+    """Only the first process (or a reset) seeds the fixtures: a later one must not bring deleted records back."""
+    shared = namespace()
+    first = serve("istockist", "--port", "istockist=0", "--store", redis_url, "--namespace", shared)
+    with httpx.Client(base_url=first.urls[("istockist", "api")], auth=AUTH, timeout=10) as one:
+        assert one.get("/v1/customers").json()["data"], "the first process seeds the fixtures"
+        emptied = one.post("/__mock/reset", params={"seed": "false"}, json={})
+        assert emptied.status_code == 200, emptied.text
+        created = one.post("/v1/customers", json={"name": "Only Deli"}).json()
+        joined = serve("istockist", "--port", "istockist=0", "--store", redis_url, "--namespace", shared)
+        with httpx.Client(base_url=joined.urls[("istockist", "api")], auth=AUTH, timeout=10) as two:
+            assert [c["id"] for c in two.get("/v1/customers").json()["data"]] == [created["id"]]
+        assert [c["id"] for c in one.get("/v1/customers").json()["data"]] == [created["id"]]
+
+
 def test_a_reset_of_one_namespace_leaves_another_untouched(serve, redis_url) -> None:
     mine, mine_too = _pair(serve, redis_url, namespace())
     theirs, theirs_too = _pair(serve, redis_url, namespace())
