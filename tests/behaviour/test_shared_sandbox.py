@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+import redis
 from rediskit import MISSING, answers, free_port, namespace
 from servekit import start_serve
 
@@ -61,6 +62,19 @@ def test_a_customer_created_through_one_is_read_through_the_other(pair) -> None:
     read = two.get(f"/v1/customers/{created.json()['id']}")
     assert read.status_code == 200 and read.json()["name"] == "Shared Deli"
     assert created.json()["id"] in [c["id"] for c in two.get("/v1/customers", params={"limit": 100}).json()["data"]]
+
+
+def test_the_journal_and_the_event_history_are_shared_and_kept_as_json(pair, redis_url) -> None:
+    one, two = pair
+    created = one.post("/v1/customers", json={"name": "Journal Deli"})
+    assert created.status_code == 200, created.text
+    entries = two.get("/__mock/journal", params={"operation": "createCustomer"}).json()["entries"]
+    assert [(e["status"], e["request_body_bytes"]) for e in entries] == [(200, len(created.request.content))]
+    assert '"Journal Deli"' in entries[0]["request_body"]
+    raw = redis.Redis.from_url(redis_url)
+    stored = [v for key in raw.scan_iter(match="*journal*") if raw.type(key) == b"stream"
+              for _, fields in raw.xrange(key) for v in fields.values()]
+    assert stored and all(not v.startswith(b"\x80") for v in stored)  # no pickle protocol header: JSON only
 
 
 def test_a_fault_with_times_3_strikes_exactly_3_times_across_both(pair) -> None:
