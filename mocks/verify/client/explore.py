@@ -3,7 +3,9 @@
 The probe shows which operations the client calls (a client that fails it fails at once). The
 coverage phase tries every declared fault kind on every called operation, each variant once, one
 fault at a time. Then Hypothesis draws combinations; its first failure is shrunk towards the same
-property it broke (a shrink step is cut short as soon as that property is seen broken).
+property it broke (a shrink step is cut short as soon as that property is seen broken, or as soon
+as the client has been silent longer than any wait it was asked for: a hang; the shrunk schedule is
+then confirmed by one run of the whole time budget, so the reported failure is never a guess).
 
 It speaks only in typed events (`Started`, `ProbeDone`, `ExampleDone`, `Finished`); how they are
 shown (progress lines, a summary table, JUnit XML, a pytest failure) is up to the handlers.
@@ -75,6 +77,8 @@ class Exploration:
     plan: list[Plan] | None = None  # one per API the client called
     runs: int = 0
     shrink_runs: int = 0
+    shrink_waited: int = 0  # shrink runs (confirmation included) that waited out the whole time budget
+    hangs_cut: int = 0  # shrink steps cut short as a hang
     elapsed: float = 0.0
     tally: dict[str, list[int]] = field(default_factory=lambda: {p.name: [0, 0] for p in PROPERTIES})
     failure: Verdict | None = None
@@ -125,10 +129,12 @@ def explore(runner: SandboxRunner, facts: Facts, *, client: str, examples: int, 
     begun = time.monotonic()
     emit(Started(outcome.api, client, examples, seed, runner.timeout, dict(runner.urls), facts))
 
-    def verdict_of(schedule: Schedule, watch: Watch | None = None) -> Verdict:
-        run = runner.run(schedule, watch)
+    def verdict_of(schedule: Schedule, watch: Watch | None = None, cut_hangs: bool = False) -> Verdict:
+        run = runner.run(schedule, watch, cut_hangs)
         verdict = Verdict(run, judge(run, facts, broken_expectations(expectations, run, facts)))
         outcome.runs += 1
+        outcome.hangs_cut += run.hung is not None
+        outcome.shrink_waited += cut_hangs and run.timed_out and not run.hung
         outcome.count(verdict)
         return verdict
 
@@ -185,7 +191,8 @@ def _search(plans: list[Plan], outcome: Exploration, verdict_of, emit: Emit, exa
             if failing and time.monotonic() > deadline[0]:
                 return  # out of shrinking time: leave the smallest failure found so far
             phase = "shrink" if failing else "generate"
-            verdict = memo[schedule] = verdict_of(schedule, _watch(outcome.facts, target) if failing else None)
+            verdict = memo[schedule] = verdict_of(schedule, _watch(outcome.facts, target) if failing else None,
+                                                  cut_hangs=bool(failing))
             number[0] += 1
             outcome.shrink_runs += phase == "shrink"
             emit(ExampleDone(number[0], phase, verdict))
@@ -207,8 +214,26 @@ def _search(plans: list[Plan], outcome: Exploration, verdict_of, emit: Emit, exa
         found = min(failing, key=lambda v: (len(v.run.schedule), v.run.elapsed))
     else:
         return None
-    return _drop_unneeded(found, memo, lambda s: verdict_of(s, _watch(outcome.facts, target)), emit, number, outcome,
-                          breaks_target)
+    found = _drop_unneeded(found, memo, lambda s: verdict_of(s, _watch(outcome.facts, target), True), emit, number,
+                           outcome, breaks_target)
+    return _confirm(found, failing, verdict_of, emit, number, outcome, breaks_target)
+
+
+def _confirm(found: Verdict, failing: list[Verdict], verdict_of, emit: Emit, number: list[int],
+             outcome: Exploration, breaks_target: Callable[[Verdict], bool]) -> Verdict:
+    """A schedule whose step was cut as a hang runs once more with the whole time budget: the reported
+    failure is what the client did, never a guess (if it does not fail so, the smallest confirmed one)."""
+    if found.run.hung is None:
+        return found
+    verdict = verdict_of(found.run.schedule)
+    number[0] += 1
+    outcome.shrink_runs += 1
+    outcome.shrink_waited += verdict.run.timed_out
+    emit(ExampleDone(number[0], "shrink", verdict))
+    if breaks_target(verdict):
+        return verdict
+    confirmed = [v for v in failing if v.run.hung is None and breaks_target(v)]
+    return min(confirmed, key=lambda v: (len(v.run.schedule), v.run.elapsed))
 
 
 def _target(verdict: Verdict) -> str:
