@@ -101,6 +101,11 @@ class Exploration:
         run = verdict.run
         self.exercised.update(f.variant() for f, state in zip(run.schedule.faults, run.fired) if state.get("fired"))
 
+    def shrunk(self, verdict: Verdict) -> None:
+        """Count a shrink step (or the confirming run)."""
+        self.shrink_runs += 1
+        self.shrink_waited += verdict.run.timed_out and verdict.run.hung is None
+
 
 @dataclass(slots=True)
 class Finished:
@@ -134,7 +139,6 @@ def explore(runner: SandboxRunner, facts: Facts, *, client: str, examples: int, 
         verdict = Verdict(run, judge(run, facts, broken_expectations(expectations, run, facts)))
         outcome.runs += 1
         outcome.hangs_cut += run.hung is not None
-        outcome.shrink_waited += cut_hangs and run.timed_out and not run.hung
         outcome.count(verdict)
         return verdict
 
@@ -192,9 +196,10 @@ def _search(plans: list[Plan], outcome: Exploration, verdict_of, emit: Emit, exa
                 return  # out of shrinking time: leave the smallest failure found so far
             phase = "shrink" if failing else "generate"
             verdict = memo[schedule] = verdict_of(schedule, _watch(outcome.facts, target) if failing else None,
-                                                  cut_hangs=bool(failing))
+                                                  bool(failing) and _hang(target))
             number[0] += 1
-            outcome.shrink_runs += phase == "shrink"
+            if failing:
+                outcome.shrunk(verdict)
             emit(ExampleDone(number[0], phase, verdict))
         if verdict.failed and not failing:
             deadline[0] = time.monotonic() + shrink_seconds
@@ -214,7 +219,7 @@ def _search(plans: list[Plan], outcome: Exploration, verdict_of, emit: Emit, exa
         found = min(failing, key=lambda v: (len(v.run.schedule), v.run.elapsed))
     else:
         return None
-    found = _drop_unneeded(found, memo, lambda s: verdict_of(s, _watch(outcome.facts, target), True), emit, number,
+    found = _drop_unneeded(found, memo, lambda s: verdict_of(s, _watch(outcome.facts, target), _hang(target)), emit, number,
                            outcome, breaks_target)
     return _confirm(found, failing, verdict_of, emit, number, outcome, breaks_target)
 
@@ -227,8 +232,7 @@ def _confirm(found: Verdict, failing: list[Verdict], verdict_of, emit: Emit, num
         return found
     verdict = verdict_of(found.run.schedule)
     number[0] += 1
-    outcome.shrink_runs += 1
-    outcome.shrink_waited += verdict.run.timed_out
+    outcome.shrunk(verdict)
     emit(ExampleDone(number[0], "shrink", verdict))
     if breaks_target(verdict):
         return verdict
@@ -241,6 +245,13 @@ def _target(verdict: Verdict) -> str:
     (a shrink step then stops there instead of waiting out a hang)."""
     broken = [v.property for v in verdict.violations]
     return next((name for name in broken if name in DECIDED_EARLY), broken[0])
+
+
+def _hang(target: list[str]) -> bool:
+    """Shrinking a pure hang: a step may end at the client's silence (`SandboxRunner.run(cut_hangs=)`).
+    A cut step only ever counts as failing, and the result is confirmed; for any other property a cut
+    would decide "passes" unconfirmed, so it is not used."""
+    return bool(target) and target[0] == "finishes-in-time"
 
 
 def _watch(facts: Facts, target: list[str]) -> Watch | None:
@@ -265,7 +276,7 @@ def _drop_unneeded(found: Verdict, memo: dict[Schedule, Verdict], verdict_of, em
             if verdict is None:
                 verdict = memo[smaller] = verdict_of(smaller)
                 number[0] += 1
-                outcome.shrink_runs += 1
+                outcome.shrunk(verdict)
                 emit(ExampleDone(number[0], "shrink", verdict))
             if breaks_target(verdict):
                 found, changed = verdict, True
