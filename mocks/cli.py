@@ -42,7 +42,11 @@ def _parser() -> argparse.ArgumentParser:
                             "needs --admin-token or --no-admin")
     serve.add_argument("--port", action="append", default=[], metavar="API[.LISTENER]=N",
                        help="override a port, e.g. --port lagerkoll=9102 --port konducter.local=9288")
-    serve.add_argument("--store", default="memory", choices=["memory"], help="state store (default memory)")
+    serve.add_argument("--store", default="memory", metavar="memory|URL",
+                       help="state store: memory (default) or redis://HOST:PORT/DB (also rediss://, valkey://): "
+                            "every process on one Redis and --namespace is one sandbox")
+    serve.add_argument("--namespace", default="mocks",
+                       help="the sandbox's name in a shared store (default mocks); ignored by the memory store")
     serve.add_argument("--limit", action="append", default=[], metavar="API[.POLICY]=RATE",
                        help="change a rate limit, e.g. --limit lagerkoll=5/min --limit plggr.concurrent-requests=2")
     serve.add_argument("--scenario", action="append", default=[], metavar="NAME",
@@ -184,8 +188,11 @@ def _serve(args: argparse.Namespace) -> int:
             if listener not in known:
                 raise ValueError(f"--port {name}: {api_name} has no listener '{listener}' (has: {', '.join(known)})")
         ports[name] = int(port)
-    sandbox = Sandbox.create(names, store=args.store, host=args.host, ports=ports, admin=not args.no_admin,
-                             admin_token=args.admin_token, limits=_limits(args),
+    from mocks.state import check_store
+
+    check_store(args.store)  # a bad URL or a Redis that does not answer: exit 2 now, not 503s later
+    sandbox = Sandbox.create(names, store=args.store, namespace=args.namespace, host=args.host, ports=ports,
+                             admin=not args.no_admin, admin_token=args.admin_token, limits=_limits(args),
                              tls={"istockist": tuple(args.tls)} if args.tls and "istockist" in names else {})
     for target, rate in _pairs(args.limit, "--limit"):
         api_name, _, policy = target.partition(".")

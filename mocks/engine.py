@@ -60,7 +60,8 @@ class Api:
         self.pipeline = Pipeline(self.runtime, self.routes, self.errors, self.limiter, self.faults, self.journal,
                                  self.idempotency)
         self.steering = Steering(self.name, self.operations, self.errors, self.faults, self.limiter)
-        self.seed()
+        if store.claim_seeding():  # a process joining a shared sandbox in use leaves its state alone
+            self.seed()
 
     @property
     def routers(self) -> dict[str, Router[CompiledOperation]]:
@@ -86,6 +87,7 @@ class Api:
         self.events.history.clear()
         self.webhooks.clear()
         self.steering.restore_limits()
+        self.store.claim_seeding()  # seeded or left empty on purpose: a joining process must not seed it
         if seed:
             self.seed()
 

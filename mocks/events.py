@@ -3,28 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from mocks.types import Event
 
 if TYPE_CHECKING:
     from mocks.state.protocol import Store
-
-
-@dataclass(slots=True)
-class Event:
-    type: str
-    resource: str
-    data: dict[str, Any]
-    scope: str | None
-    principal: str | None
-    timestamp: float
-    id: str = field(default_factory=lambda: str(uuid.uuid4()))
-
-    def describe(self) -> dict[str, Any]:
-        return {"id": self.id, "type": self.type, "resource": self.resource, "scope": self.scope,
-                "principal": self.principal, "timestamp": self.timestamp, "data": self.data}
 
 
 class History:

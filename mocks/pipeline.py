@@ -27,9 +27,11 @@ from mocks.rendering import chosen_response, preferred
 from mocks.runtime import Runtime
 from mocks.scope import TenantScope
 from mocks.stages import Versioning, check_requirements
+from mocks.state import store_down
 from mocks.types import MockError, MockRequest, MockResponse, Principal
 
 log = logging.getLogger("mocks")
+STORE_RETRY_AFTER = "1"  # seconds: a store that went away is usually back (or failed over) within seconds
 
 
 @dataclass(slots=True)
@@ -58,12 +60,26 @@ class Pipeline:
         self.scope = TenantScope(contract)
 
     async def handle(self, request: MockRequest) -> MockResponse:
+        try:
+            return await self._handle(request)
+        except Exception as exc:
+            if not store_down(exc):
+                raise
+            # the shared store (Redis) did not answer within its socket timeout: the API's own 503, soon again
+            log.warning("store unavailable while handling %s %s: %s", request.method, request.path, exc)
+            return self.errors.respond(MockError("unavailable", "the sandbox's store is unavailable; retry shortly",
+                                                 headers=[("Retry-After", STORE_RETRY_AFTER)]),
+                                       accept=request.header("accept"))
+
+    async def _handle(self, request: MockRequest) -> MockResponse:
         trace = Trace(started=time.perf_counter(), arrived=self.clock.now())
         try:
             response = await self._run(request, trace)
         except MockError as error:
             response = self._error(error, request, trace)
         except Exception as exc:  # a defect of the mock: still answer in the API's own format
+            if store_down(exc):
+                raise
             log.exception("mock defect while handling %s %s", request.method, request.path)
             response = self._error(MockError("server_error", f"mock defect: {type(exc).__name__}: {exc}"),
                                    request, trace)

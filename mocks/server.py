@@ -22,6 +22,7 @@ from mocks.heap import settle_after_start_up
 from mocks.outbound import register_listeners, unregister_listeners
 from mocks.protocol import guarded_protocol
 from mocks.registry import load_api
+from mocks.state import DEFAULT_NAMESPACE, open_sandbox_state
 
 
 class _Server(uvicorn.Server):
@@ -64,9 +65,10 @@ class Sandbox:
     _loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
-    def create(cls, names: list[str], *, store: str = "memory", clock: Clock | None = None, **options) -> Sandbox:
-        shared = clock or Clock()
-        return cls({name: load_api(name, store=store, clock=shared) for name in names}, **options)
+    def create(cls, names: list[str], *, store: str = "memory", namespace: str = DEFAULT_NAMESPACE,
+               clock: Clock | None = None, **options) -> Sandbox:
+        shared = clock or Clock(state=open_sandbox_state(store, namespace=namespace))
+        return cls({name: load_api(name, store=store, namespace=namespace, clock=shared) for name in names}, **options)
 
     def bind(self) -> list[Listener]:
         """Open every listening socket up front, so ports are known (port 0 = any free port)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +74,23 @@ class MockError(Exception):
         self.message = message
         self.field = field
         self.headers = headers or []
+
+
+@dataclass(slots=True)
+class Event:
+    """A resource event: what webhooks deliver and event streams carry (kept in the store's history)."""
+
+    type: str
+    resource: str
+    data: dict[str, Any]
+    scope: str | None
+    principal: str | None
+    timestamp: float
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def describe(self) -> dict[str, Any]:
+        return {"id": self.id, "type": self.type, "resource": self.resource, "scope": self.scope,
+                "principal": self.principal, "timestamp": self.timestamp, "data": self.data}
 
 
 def _connection_dropped() -> type[Exception]:

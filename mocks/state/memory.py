@@ -41,6 +41,12 @@ class MemoryStore(MemorySteering):
             self._logs: dict[str, deque[float]] = {}
             self._windows: dict[str, tuple[float, int]] = {}
             self._in_flight: dict[str, int] = {}
+            self._seeded = False
+
+    def claim_seeding(self) -> bool:
+        with self._lock:
+            first, self._seeded = not self._seeded, True
+            return first
 
     # resources ---------------------------------------------------------------------------
     def insert(self, collection: str, key: str, record: Record, index: dict[str, str]) -> None:

@@ -135,6 +135,10 @@ class Store(Protocol):
         """This API's namespace: records, values, budgets, faults, journal, events, deliveries; limits
         to their baseline."""
 
+    def claim_seeding(self) -> bool:
+        """True for the first caller since the namespace was made or reset (it seeds the fixtures); False
+        for a process joining a sandbox in use, whose state it must leave as it is."""
+
     def snapshot(self) -> dict[str, Any]: ...
 
     # snapshots (mocks/snapshot.py): what the calls above cannot list or set

@@ -1,7 +1,7 @@
 """The Redis store: the store protocol over one Redis, so several processes can share one sandbox.
 
-Not wired to `mocks serve` yet (issue 12). It holds the same contract as `MemoryStore`
-(`tests/unit/test_memory.py` and `test_store_operations.py` run against both): resources with
+Served by `mocks serve --store redis://…` (chosen in `mocks.state.open_store`). It holds the same
+contract as `MemoryStore` (`tests/unit/test_memory.py` and `test_store_operations.py` run against both): resources with
 their ordered indexes, sequences, keyed values with expiry on the mock clock, and rate-limit
 admission here; limit settings, faults, the journal, events and deliveries in the mixin
 `mocks.state.redis_steering`; the sandbox's clock is `mocks.state.redis_clock.RedisClockState`.
@@ -297,6 +297,10 @@ class RedisStore(RedisSteering):
         self._reset_steering()
         with self._lock:
             self._leases.clear()
+
+    def claim_seeding(self) -> bool:
+        # SET NX: exactly one process since the last reset gets True; reset deletes the marker
+        return bool(self.client.set(self._k("seeded"), 1, nx=True))
 
     def snapshot(self) -> dict[str, Any]:
         names = sorted(self.client.smembers(self._key("colls")))

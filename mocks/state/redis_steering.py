@@ -1,10 +1,10 @@
 """The Redis store's steering state and history: limit settings, faults, journal, events, deliveries.
 
 A mixin of `RedisStore` (as `MemorySteering` is of `MemoryStore`): every transition is one Lua
-script of `mocks.state.redis_steering_scripts`. Journal entries and events are the engine's objects;
-they are kept pickled (the Redis that holds a sandbox is trusted as the sandbox process is), with
-the journal's filter fields beside each entry so reading filters without unpickling. Deliveries are
-JSON (body base64). What survives `reset`, as in memory: the limits' baseline, the fault and
+script of `mocks.state.redis_steering_scripts`. Everything is kept as JSON, never pickled (a shared
+Redis must not be able to make the sandbox run code): a journal entry as its described form (what
+`GET /__mock/journal` serves), with its filter fields beside it so reading filters without decoding;
+an event as its fields; a delivery with its body in base64. What survives `reset`, as in memory: the limits' baseline, the fault and
 journal numbers.
 """
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import json
-import pickle
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,6 +20,7 @@ import redis
 from mocks.state import redis_steering_scripts as lua
 from mocks.state.changes import FaultList, FaultState, LimitSetting, LimitSettings, Strike
 from mocks.state.queue import Delivery
+from mocks.types import Event
 
 COUNTS = ("queued", "delivered", "failed", "evicted", "evicted_pending")
 _DELIVERY_KEYS = ("dlv", "dlv:state", "dlv:next", "dlv:attempts", "dlv:due", "dlv:lease", "dlv:owner",
@@ -131,7 +131,7 @@ class RedisSteering:
         status, principal = getattr(entry, "status", None), getattr(entry, "principal", None)
         keys = [self._k("journal"), self._k("journal:seq")]
         args = [keep, getattr(entry, "operation", None) or "", "" if status is None else status,
-                principal or "", pickle.dumps(entry)]
+                principal or "", json.dumps(entry.describe())]
         entry.seq = seq = int(self._journal_append(keys=keys, args=args))
         return seq
 
@@ -145,9 +145,7 @@ class RedisSteering:
                   and (principal is None or fields[b"principal"].decode() == principal)]
         entries = []
         for stream_id, fields in chosen[-limit:] if limit else chosen:
-            entry = pickle.loads(fields[b"e"])
-            entry.seq = int(stream_id.split(b"-")[0])  # pickled before the script numbered it
-            entries.append(entry)
+            entries.append(StoredEntry(int(stream_id.split(b"-")[0]), json.loads(fields[b"e"])))
         return entries
 
     def journal_clear(self) -> None:
@@ -157,7 +155,7 @@ class RedisSteering:
         self.client.xdel(self._k("journal"), f"{seq}-1")
 
     def _raw(self) -> redis.Redis:
-        """A client to the same server that leaves values as bytes (pickled entries)."""
+        """A client to the same server that leaves values as bytes."""
         raw = getattr(self, "_raw_client", None)
         if raw is None:
             pool = self.client.connection_pool
@@ -168,10 +166,10 @@ class RedisSteering:
 
     # events --------------------------------------------------------------------------------------
     def publish(self, event: Any, keep: int) -> None:
-        self.client.xadd(self._k("events"), {"e": pickle.dumps(event)}, maxlen=keep, approximate=False)
+        self.client.xadd(self._k("events"), {"e": json.dumps(event.describe())}, maxlen=keep, approximate=False)
 
     def events(self) -> list[Any]:
-        return [pickle.loads(fields[b"e"]) for _, fields in self._raw().xrange(self._k("events"))]
+        return [Event(**json.loads(fields[b"e"])) for _, fields in self._raw().xrange(self._k("events"))]
 
     def clear_events(self) -> None:
         self.client.delete(self._k("events"))
@@ -220,3 +218,28 @@ class RedisSteering:
 
     def clear_deliveries(self) -> None:
         self.client.delete(*self._delivery_keys())
+
+
+class StoredEntry:
+    """A journal entry read back from Redis: its described form, numbered by the stream."""
+
+    __slots__ = ("_described", "seq")
+    request = None  # the request object stays with the process that served it
+
+    def __init__(self, seq: int, described: dict[str, Any]) -> None:
+        self.seq, self._described = seq, described
+
+    @property
+    def operation(self) -> str | None:
+        return self._described.get("operation")
+
+    @property
+    def status(self) -> int | None:
+        return self._described.get("status")
+
+    @property
+    def principal(self) -> str | None:
+        return self._described.get("principal")
+
+    def describe(self) -> dict[str, Any]:
+        return {**self._described, "seq": self.seq}

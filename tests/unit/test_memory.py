@@ -391,3 +391,11 @@ def test_records_that_stay_are_paged_exactly_once_while_others_come_and_go(new_s
     assert len(seen) == len(set(seen))  # nothing twice
     assert [k for k in seen if k in stayed] == stayed  # everything that stayed, in order
     assert [k for k in seen if k.startswith("new")] == [f"new{n}" for n in range(min(additions, step))]
+
+
+def test_seeding_is_claimed_once_per_namespace_until_a_reset(new_store):
+    store = new_store()
+    assert store.claim_seeding() is True
+    assert store.claim_seeding() is False  # a second process joining the same sandbox
+    store.reset()
+    assert store.claim_seeding() is True

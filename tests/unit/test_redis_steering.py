@@ -20,6 +20,7 @@ from mocks.state.queue import Delivery
 from mocks.state.redis import RedisStore
 from mocks.state.redis_clock import RedisClockState
 from mocks.state.redis_steering_scripts import DRAW
+from mocks.types import Event
 
 
 @pytest.fixture
@@ -130,13 +131,13 @@ def test_two_namespaces_stay_apart_through_every_operation_and_reset(stores):
     for store in (a, b):
         store.set_limits({"rpm": LimitSetting(5, 60.0)}, baseline=True)
         store.add_fault({"times": 1})
-        store.publish({"n": 1}, keep=10)
+        store.publish(Event("order.created", "order", {"n": 1}, None, None, 0.0), keep=10)
         store.enqueue_delivery(Delivery("d", "http://r.test/", b"", {}, 0.0, 0.0), capacity=10)
     a.set_limits({"rpm": LimitSetting(1, 1.0)})
     a.reset()
     assert a.limit_settings().get("rpm") == LimitSetting(5, 60.0)
     assert (len(a.faults()), a.events(), a.deliveries()) == (0, [], [])
-    assert (len(b.faults()), b.events(), len(b.deliveries())) == (1, [{"n": 1}], 1)
+    assert (len(b.faults()), [e.data for e in b.events()], len(b.deliveries())) == (1, [{"n": 1}], 1)
     assert b.strike([b.faults().items[0].id]) is not None
 
 

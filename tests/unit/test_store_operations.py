@@ -15,6 +15,7 @@ from mocks.state import Slice
 from mocks.state.changes import Change, Guard, LimitSetting, draw
 from mocks.state.memory import MemoryStore
 from mocks.state.protocol import SandboxState, Store
+from mocks.types import Event
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -158,6 +159,9 @@ class Entry:
     def __init__(self, operation: str, status: int) -> None:
         self.operation, self.status, self.principal, self.seq = operation, status, None, 0
 
+    def describe(self) -> dict:
+        return {"seq": self.seq, "operation": self.operation, "status": self.status, "principal": self.principal}
+
 
 def test_the_journal_is_bounded_numbered_and_filtered(store):
     for n in range(5):
@@ -182,8 +186,8 @@ def test_one_journal_entry_can_be_forgotten_by_its_number(store):
 
 def test_events_keep_a_bounded_history_until_reset(store):
     for n in range(4):
-        store.publish(n, keep=2)
-    assert store.events() == [2, 3]
+        store.publish(Event("order.created", "order", {"n": n}, "site-1", None, float(n), id=f"e{n}"), keep=2)
+    assert [(e.id, e.data) for e in store.events()] == [("e2", {"n": 2}), ("e3", {"n": 3})]
     store.reset()
     assert store.events() == []
 

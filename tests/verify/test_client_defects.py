@@ -16,6 +16,7 @@ import yaml
 from mocks.scenarios import load_scenario
 from mocks.templates import compile_template
 from mocks.verify.client import verify_function
+from mocks.verify.client.command import failure_text
 from mocks.verify.client.explore import DECIDED_EARLY
 from mocks.verify.client.properties import runaway
 from mocks.verify.client.runner import FunctionLauncher
@@ -106,3 +107,19 @@ def test_shrinking_keeps_to_the_broken_property_and_cuts_each_step_short(tmp_pat
     assert run.decided and not run.timed_out  # stopped once the request broke it, not after the budget
     assert 2 <= len(run.schedule) <= 3
     assert "conforms-to-contract" in DECIDED_EARLY
+
+
+def test_shrinking_a_pure_hang_cuts_each_step_at_the_silence_and_confirms_the_result_once(tmp_path):
+    outcome = verify_function("istockist", clients.hangs_on_two_failing_operations, examples=25, seed=1,
+                              timeout=6, scenario_dir=tmp_path, shrink_seconds=20)
+    assert outcome.failure is not None, "two failing operations were never drawn together"
+    assert {v.property for v in outcome.original} == {"finishes-in-time"}  # a pure hang: nothing decides early
+    assert broken(outcome) == {"finishes-in-time"}
+    run = outcome.failure.run
+    assert run.timed_out and run.hung is None  # the reported failure ran the whole budget: confirmed, no guess
+    assert len(run.schedule) == 2
+    assert outcome.hangs_cut >= 1  # shrink steps that hung ended at the silence ...
+    assert outcome.shrink_waited <= 2  # ... and hardly any waited out the budget (the confirmation does)
+    text = failure_text(outcome)
+    assert "it was stopped after 6 s (time budget)" in text and "taken to hang" not in text
+    assert "ends within the time budget" in text

@@ -9,7 +9,7 @@ import pytest
 from mocks.registry import load_api
 from mocks.verify.client.facts import ApiFacts
 from mocks.verify.client.properties import PROPERTIES, judge
-from mocks.verify.client.runner import Run
+from mocks.verify.client.runner import HANG_MARGIN, Run, hang_wait
 from mocks.verify.client.schedules import Schedule, ScheduledFault
 from mocks.verify.client.traffic import calls_of, logical_requests
 
@@ -150,6 +150,19 @@ def test_giving_up_on_temporary_faults(istockist):
 def test_running_out_of_time(istockist):
     run = run_of([entry(1, 0.0, "GET", "/v1/products", "listProducts", 200)], exit_code=None, timed_out=True)
     assert broken(run, istockist) == {"finishes-in-time"}
+
+
+def test_a_shrink_step_takes_a_client_to_hang_only_past_every_wait_it_was_asked_for():
+    waits = Schedule((ScheduledFault("server_error", "listProducts", code="unavailable", retry_after=2),
+                      ScheduledFault("latency", "listCustomers", latency=0.5)))
+    assert hang_wait(NO_FAULTS, [], 10) == HANG_MARGIN
+    assert hang_wait(waits, [], 10) == 2 + HANG_MARGIN
+    assert hang_wait(waits, [], 2.5) == 2.5  # bounded by the budget: no cut
+    throttled = calls_of([entry(1, 0.0, "GET", "/v1/products", "listProducts", 429, answer={"Retry-After": "4"})])
+    assert hang_wait(NO_FAULTS, throttled, 10) == 4 + HANG_MARGIN  # an answer's wait counts too
+    dated = calls_of([entry(1, 0.0, "GET", "/v1/products", "listProducts", 503,
+                            answer={"Retry-After": "Fri, 04 Dec 2026 17:00:00 GMT"})])
+    assert hang_wait(NO_FAULTS, dated, 10) == 10  # a wait it cannot read: never guessed
 
 
 def test_attempts_group_into_logical_requests():

@@ -3,7 +3,9 @@
 The probe shows which operations the client calls (a client that fails it fails at once). The
 coverage phase tries every declared fault kind on every called operation, each variant once, one
 fault at a time. Then Hypothesis draws combinations; its first failure is shrunk towards the same
-property it broke (a shrink step is cut short as soon as that property is seen broken).
+property it broke (a shrink step is cut short as soon as that property is seen broken, or as soon
+as the client has been silent longer than any wait it was asked for: a hang; the shrunk schedule is
+then confirmed by one run of the whole time budget, so the reported failure is never a guess).
 
 It speaks only in typed events (`Started`, `ProbeDone`, `ExampleDone`, `Finished`); how they are
 shown (progress lines, a summary table, JUnit XML, a pytest failure) is up to the handlers.
@@ -75,6 +77,8 @@ class Exploration:
     plan: list[Plan] | None = None  # one per API the client called
     runs: int = 0
     shrink_runs: int = 0
+    shrink_waited: int = 0  # shrink runs (confirmation included) that waited out the whole time budget
+    hangs_cut: int = 0  # shrink steps cut short as a hang
     elapsed: float = 0.0
     tally: dict[str, list[int]] = field(default_factory=lambda: {p.name: [0, 0] for p in PROPERTIES})
     failure: Verdict | None = None
@@ -96,6 +100,11 @@ class Exploration:
             counts[1] += name in broken
         run = verdict.run
         self.exercised.update(f.variant() for f, state in zip(run.schedule.faults, run.fired) if state.get("fired"))
+
+    def shrunk(self, verdict: Verdict) -> None:
+        """Count a shrink step (or the confirming run)."""
+        self.shrink_runs += 1
+        self.shrink_waited += verdict.run.timed_out and verdict.run.hung is None
 
 
 @dataclass(slots=True)
@@ -125,10 +134,11 @@ def explore(runner: SandboxRunner, facts: Facts, *, client: str, examples: int, 
     begun = time.monotonic()
     emit(Started(outcome.api, client, examples, seed, runner.timeout, dict(runner.urls), facts))
 
-    def verdict_of(schedule: Schedule, watch: Watch | None = None) -> Verdict:
-        run = runner.run(schedule, watch)
+    def verdict_of(schedule: Schedule, watch: Watch | None = None, cut_hangs: bool = False) -> Verdict:
+        run = runner.run(schedule, watch, cut_hangs)
         verdict = Verdict(run, judge(run, facts, broken_expectations(expectations, run, facts)))
         outcome.runs += 1
+        outcome.hangs_cut += run.hung is not None
         outcome.count(verdict)
         return verdict
 
@@ -185,9 +195,11 @@ def _search(plans: list[Plan], outcome: Exploration, verdict_of, emit: Emit, exa
             if failing and time.monotonic() > deadline[0]:
                 return  # out of shrinking time: leave the smallest failure found so far
             phase = "shrink" if failing else "generate"
-            verdict = memo[schedule] = verdict_of(schedule, _watch(outcome.facts, target) if failing else None)
+            verdict = memo[schedule] = verdict_of(schedule, _watch(outcome.facts, target) if failing else None,
+                                                  bool(failing) and _hang(target))
             number[0] += 1
-            outcome.shrink_runs += phase == "shrink"
+            if failing:
+                outcome.shrunk(verdict)
             emit(ExampleDone(number[0], phase, verdict))
         if verdict.failed and not failing:
             deadline[0] = time.monotonic() + shrink_seconds
@@ -207,8 +219,25 @@ def _search(plans: list[Plan], outcome: Exploration, verdict_of, emit: Emit, exa
         found = min(failing, key=lambda v: (len(v.run.schedule), v.run.elapsed))
     else:
         return None
-    return _drop_unneeded(found, memo, lambda s: verdict_of(s, _watch(outcome.facts, target)), emit, number, outcome,
-                          breaks_target)
+    found = _drop_unneeded(found, memo, lambda s: verdict_of(s, _watch(outcome.facts, target), _hang(target)), emit, number,
+                           outcome, breaks_target)
+    return _confirm(found, failing, verdict_of, emit, number, outcome, breaks_target)
+
+
+def _confirm(found: Verdict, failing: list[Verdict], verdict_of, emit: Emit, number: list[int],
+             outcome: Exploration, breaks_target: Callable[[Verdict], bool]) -> Verdict:
+    """A schedule whose step was cut as a hang runs once more with the whole time budget: the reported
+    failure is what the client did, never a guess (if it does not fail so, the smallest confirmed one)."""
+    if found.run.hung is None:
+        return found
+    verdict = verdict_of(found.run.schedule)
+    number[0] += 1
+    outcome.shrunk(verdict)
+    emit(ExampleDone(number[0], "shrink", verdict))
+    if breaks_target(verdict):
+        return verdict
+    confirmed = [v for v in failing if v.run.hung is None and breaks_target(v)]
+    return min(confirmed, key=lambda v: (len(v.run.schedule), v.run.elapsed))
 
 
 def _target(verdict: Verdict) -> str:
@@ -216,6 +245,13 @@ def _target(verdict: Verdict) -> str:
     (a shrink step then stops there instead of waiting out a hang)."""
     broken = [v.property for v in verdict.violations]
     return next((name for name in broken if name in DECIDED_EARLY), broken[0])
+
+
+def _hang(target: list[str]) -> bool:
+    """Shrinking a pure hang: a step may end at the client's silence (`SandboxRunner.run(cut_hangs=)`).
+    A cut step only ever counts as failing, and the result is confirmed; for any other property a cut
+    would decide "passes" unconfirmed, so it is not used."""
+    return bool(target) and target[0] == "finishes-in-time"
 
 
 def _watch(facts: Facts, target: list[str]) -> Watch | None:
@@ -240,7 +276,7 @@ def _drop_unneeded(found: Verdict, memo: dict[Schedule, Verdict], verdict_of, em
             if verdict is None:
                 verdict = memo[smaller] = verdict_of(smaller)
                 number[0] += 1
-                outcome.shrink_runs += 1
+                outcome.shrunk(verdict)
                 emit(ExampleDone(number[0], "shrink", verdict))
             if breaks_target(verdict):
                 found, changed = verdict, True

@@ -10,7 +10,9 @@ starts serving). It counts the requests in flight, and it is open only while a r
   a socket buffer of a client that is gone) is refused by cutting its connection, before the
   pipeline, so it neither acts on the next run's state nor lands in its journal;
 - a request still running when its run had to be left (the drain ran out of time) is forgotten
-  from the journal when it ends, as it belongs to a run that was already judged.
+  from the journal when it ends, as it belongs to a run that was already judged;
+- `idle_since()` tells how long the client has been silent (no request in flight), which is how a
+  shrink step sees a hang without waiting out the time budget.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ class RunGate:
         self._open = False
         self._in_flight = 0
         self._last_arrival = 0.0
+        self._last_answer = 0.0
+        self._opened = 0.0
         api.handle = self.handle  # the adapters call api.handle: every request passes here
 
     def open(self) -> None:
@@ -44,6 +48,7 @@ class RunGate:
         with self._lock:
             self._run += 1
             self._open = True
+            self._opened = time.monotonic()
 
     def close(self) -> None:
         with self._lock:
@@ -68,6 +73,15 @@ class RunGate:
         with self._lock:
             return self._in_flight
 
+    def idle_since(self) -> float | None:
+        """When this run's last request was answered (monotonic): None while one is in flight, 0.0
+        before the run's first request."""
+        with self._lock:
+            if self._in_flight:
+                return None
+            last = max(self._last_arrival, self._last_answer)
+            return last if last >= self._opened else 0.0
+
     async def handle(self, request: MockRequest) -> MockResponse:
         with self._lock:
             if not self._open:
@@ -80,6 +94,7 @@ class RunGate:
         finally:
             with self._lock:
                 self._in_flight -= 1
+                self._last_answer = time.monotonic()
                 stale = run != self._run or not self._open
                 self._idle.notify_all()
             if stale:

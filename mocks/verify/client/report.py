@@ -115,6 +115,7 @@ def explain(verdict: Verdict, facts: Facts, original: list[Violation] | None = N
     lines += [f"  {i}. {text}" for i, text in enumerate(run.schedule.describe(facts), 1) if size]
     ending = ("was stopped: " + run.stopped if run.stopped else
               "was stopped early, its outcome known: " + run.decided if run.decided else
+              "was taken to hang, " + run.hung if run.hung else
               f"was stopped after {run.budget:g} s (time budget)" if run.timed_out else
               f"exited {run.exit_code}")
     lines += ["", f"What the client did ({len(run.calls)} requests; it {ending} after {run.elapsed:.2f} s):"]

@@ -28,6 +28,7 @@ from mocks.verify.client.traffic import Call, calls_of
 
 POLL_SECONDS = 0.02
 OUTPUT_CHARS = 4000
+HANG_MARGIN = 1.0  # silence beyond the longest wait the client was asked for, before a shrink step calls it hung
 
 
 Snapshot = dict[str, list[dict[str, Any]]]
@@ -50,6 +51,7 @@ class Run:
     fired: list[dict[str, Any]] = field(default_factory=list)  # one state per scheduled fault, in order
     apis: tuple[str, ...] = ()  # the whole run of these APIs; () for a view of one API
     decided: str | None = None  # stopped early: the property it is judged on already broke
+    hung: str | None = None  # cut as a hang (shrink steps only): judged as timed out without waiting it out
 
     @property
     def finished(self) -> bool:
@@ -207,6 +209,8 @@ class SandboxRunner:
         self.urls: dict[str, str] = {}
         self.env: dict[str, str] = {}
         self._limits: list[tuple[Any, int, float, bool]] = []
+        self.waited_out = 0  # runs that ran to the whole time budget
+        self.cut_hung = 0  # runs cut short as a hang (`run(..., cut_hangs=True)`)
 
     @property
     def api(self):
@@ -260,28 +264,35 @@ class SandboxRunner:
         for fault in schedule.faults:
             self.apis[fault.api or self.names[0]].add_fault(fault.spec())
 
-    def run(self, schedule: Schedule, watch: Watch | None = None) -> Run:
-        """Run the client once; `watch` may stop it early once the run's outcome is known."""
+    def run(self, schedule: Schedule, watch: Watch | None = None, cut_hangs: bool = False) -> Run:
+        """Run the client once; `watch` may stop it early once the run's outcome is known.
+
+        `cut_hangs` (shrink steps only, never a judged run): a client silent for longer than any wait it
+        was asked for (`hang_wait`) is taken to hang, and the run ends then as timed out, `hung` set."""
         self.prepare(schedule)
         before = {name: api.store.snapshot() for name, api in self.apis.items()}
         for gate in self.gates.values():
             gate.open()
         started = time.monotonic()
         process = self.launcher.start(self.env)
-        timed_out, stopped, decided, checked = False, None, None, started
+        timed_out, stopped, decided, hung, checked = False, None, None, None, started
         while (code := process.poll()) is None:
             now = time.monotonic()
             if now - started > self.timeout:
                 timed_out = True
+                self.waited_out += 1
                 break
-            if now - checked > 0.1 and (self.runaway is not None or watch is not None):
+            if now - checked > 0.1 and (self.runaway is not None or watch is not None or cut_hangs):
                 checked = now
                 calls = self._calls()
                 stopped = self.runaway(calls) if self.runaway is not None else None
                 if not stopped and watch is not None:
                     decided = watch(Run(schedule, calls, None, now - started, self.timeout, before=before,
                                         fired=self._fired(schedule), apis=tuple(self.names)))
-                if stopped or decided:
+                if not stopped and not decided and cut_hangs:
+                    hung = self._hung(schedule, calls, now)
+                    timed_out = hung is not None
+                if stopped or decided or hung:
                     break
             time.sleep(POLL_SECONDS)
         elapsed = time.monotonic() - started
@@ -293,7 +304,19 @@ class SandboxRunner:
         return Run(schedule=schedule, calls=self._calls(), exit_code=code, elapsed=elapsed, budget=self.timeout,
                    timed_out=timed_out, stopped=stopped, before=before,
                    after={name: api.store.snapshot() for name, api in self.apis.items()},
-                   output=process.output(), fired=self._fired(schedule), apis=tuple(self.names), decided=decided)
+                   output=process.output(), fired=self._fired(schedule), apis=tuple(self.names), decided=decided,
+                   hung=hung)
+
+    def _hung(self, schedule: Schedule, calls: list[Call], now: float) -> str | None:
+        """Why the client is taken to hang: silent, nothing in flight, longer than any wait it was asked for."""
+        marks = [gate.idle_since() for gate in self.gates.values()]
+        if None in marks or not any(marks):  # a request in flight, or none sent yet
+            return None
+        wait, silent = hang_wait(schedule, calls, self.timeout), now - max(m for m in marks if m is not None)
+        if wait >= self.timeout or silent <= wait:
+            return None
+        self.cut_hung += 1
+        return f"silent for {silent:.1f} s with nothing in flight, longer than any wait it was asked for"
 
     def _calls(self) -> list[Call]:
         calls = [call for name, api in self.apis.items() for call in calls_of(api.journal.entries(), name)]
@@ -304,3 +327,13 @@ class SandboxRunner:
         installed = {name: iter(api.faults.list()) for name, api in self.apis.items()}
         return [{**next(installed[fault.api or self.names[0]], {}), "api": fault.api or self.names[0]}
                 for fault in schedule.faults]
+
+
+def hang_wait(schedule: Schedule, calls: Sequence[Call], timeout: float) -> float:
+    """The longest silence a client that still works may keep: the largest wait the schedule or an answer
+    asked of it (Retry-After, latency) plus a margin, bounded by the time budget."""
+    waits = [float(f.retry_after or 0) for f in schedule.faults] + [f.latency for f in schedule.faults]
+    for call in calls:
+        told = call.response_headers.get("retry-after", "0")
+        waits.append(float(told) if told.replace(".", "", 1).isdigit() else timeout)  # a date: no guess
+    return min(timeout, max(waits, default=0.0) + HANG_MARGIN)

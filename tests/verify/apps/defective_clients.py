@@ -115,24 +115,37 @@ def creates_a_customer_and_calls_a_5xx_success(base_url: str, credentials: dict[
         # DEFECT: any answer, even a 500, is taken as done (exit 0)
 
 
+def _reads_two_lists(http: httpx.Client) -> set[str]:
+    """Reads customers and products, retrying as told; the paths that failed at least once."""
+    failed: set[str] = set()
+    for path in ("/v1/customers", "/v1/products"):
+        for attempt in range(4):
+            try:
+                response = http.get(path, params={"limit": 1})
+            except httpx.TransportError:
+                failed.add(path)
+                time.sleep(0.1)
+                continue
+            if response.status_code == 200:
+                break
+            failed.add(path)
+            if response.status_code not in TRANSIENT or attempt == 3 or response.headers.get("retry-after") == "3600":
+                raise SystemExit(1)
+            time.sleep(max(0.1, float(response.headers.get("retry-after", 0))))
+    return failed
+
+
+def hangs_on_two_failing_operations(base_url: str, credentials: dict[str, Any]) -> None:
+    """Fine under any one fault; once two different operations failed it hangs, sending nothing."""
+    with _http(base_url, credentials) as http:
+        if len(_reads_two_lists(http)) >= 2:
+            time.sleep(60)  # DEFECT: a pure hang: only "finishes-in-time" breaks
+
+
 def malformed_then_hangs_on_two_failing_operations(base_url: str, credentials: dict[str, Any]) -> None:
     """Fine under any one fault; once two different operations failed it sends a malformed order and hangs."""
-    failed: set[str] = set()
     with _http(base_url, credentials) as http:
-        for path in ("/v1/customers", "/v1/products"):
-            for attempt in range(4):
-                try:
-                    response = http.get(path, params={"limit": 1})
-                except httpx.TransportError:
-                    failed.add(path)
-                    time.sleep(0.1)
-                    continue
-                if response.status_code == 200:
-                    break
-                failed.add(path)
-                if response.status_code not in TRANSIENT or attempt == 3 or response.headers.get("retry-after") == "3600":
-                    raise SystemExit(1)
-                time.sleep(max(0.1, float(response.headers.get("retry-after", 0))))
+        failed = _reads_two_lists(http)
         if len(failed) >= 2:
             http.post("/v1/orders", json={**ORDER_BODY, "currency": 5})  # DEFECT: a malformed request ...
             time.sleep(60)  # DEFECT: ... and then it hangs

@@ -1,0 +1,188 @@
+"""`mocks serve --store redis://…`: several processes on one Redis and namespace are one sandbox (issue 12).
+
+Real processes over real sockets on a real Redis (`redis_url`: see tests/rediskit.py), never a fake.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+import redis
+from rediskit import MISSING, answers, free_port, namespace
+from servekit import start_serve
+
+
+@pytest.mark.parametrize(("store", "says"), [
+    ("http://127.0.0.1:6379", "unknown store"),
+    ("redis://127.0.0.1:6379/zero", "the database is a number"),
+    ("redis://127.0.0.1:{free}/0", "does not answer"),
+])
+def test_a_bad_store_url_or_an_unreachable_redis_exits_2_at_start_up(store: str, says: str) -> None:
+    served = start_serve("istockist", "--port", "istockist=0", "--store", store.format(free=free_port()),
+                         expect_table=False)
+    assert served.process.wait(timeout=30) == 2
+    deadline = time.monotonic() + 5
+    while not served.stderr and time.monotonic() < deadline:  # the reader thread collects it
+        time.sleep(0.05)
+    assert any(says in line for line in served.stderr), served.stderr
+
+
+# ------------------------------------------------------------------ two processes, one sandbox
+AUTH = ("ik_test_kauri_main", "is_test_kauri_main_secret")
+
+
+def _pair(serve, redis_url: str, namespace: str) -> tuple[httpx.Client, httpx.Client]:
+    """Two `mocks serve istockist` processes on one Redis and namespace, and a client of each."""
+    clients = []
+    for _ in range(2):
+        served = serve("istockist", "--port", "istockist=0", "--store", redis_url, "--namespace", namespace)
+        clients.append(httpx.Client(base_url=served.urls[("istockist", "api")], auth=AUTH, timeout=10))
+    return clients[0], clients[1]
+
+
+@pytest.fixture
+def pair(serve, redis_url) -> Iterator[tuple[httpx.Client, httpx.Client]]:
+    one, two = _pair(serve, redis_url, namespace())
+    yield one, two
+    one.close()
+    two.close()
+
+
+def test_a_customer_created_through_one_is_read_through_the_other(pair) -> None:
+    one, two = pair
+    created = one.post("/v1/customers", json={"name": "Shared Deli"})
+    assert created.status_code == 200, created.text
+    read = two.get(f"/v1/customers/{created.json()['id']}")
+    assert read.status_code == 200 and read.json()["name"] == "Shared Deli"
+    assert created.json()["id"] in [c["id"] for c in two.get("/v1/customers", params={"limit": 100}).json()["data"]]
+
+
+def test_the_journal_and_the_event_history_are_shared_and_kept_as_json(pair, redis_url) -> None:
+    one, two = pair
+    created = one.post("/v1/customers", json={"name": "Journal Deli"})
+    assert created.status_code == 200, created.text
+    entries = two.get("/__mock/journal", params={"operation": "createCustomer"}).json()["entries"]
+    assert [(e["status"], e["request_body_bytes"]) for e in entries] == [(200, len(created.request.content))]
+    assert '"Journal Deli"' in entries[0]["request_body"]
+    raw = redis.Redis.from_url(redis_url)
+    stored = [v for key in raw.scan_iter(match="*journal*") if raw.type(key) == b"stream"
+              for _, fields in raw.xrange(key) for v in fields.values()]
+    assert stored and all(not v.startswith(b"\x80") for v in stored)  # no pickle protocol header: JSON only
+
+
+def test_a_fault_with_times_3_strikes_exactly_3_times_across_both(pair) -> None:
+    one, two = pair
+    added = one.post("/__mock/faults", json={"operation": "listProducts", "respond": 503, "times": 3})
+    assert added.status_code == 201, added.text
+    statuses = [(one if i % 2 else two).get("/v1/products").status_code for i in range(12)]
+    assert statuses.count(503) == 3 and statuses.count(200) == 9, statuses
+
+
+def test_a_clock_frozen_and_set_through_one_is_read_by_the_other(pair) -> None:
+    one, two = pair
+    assert one.post("/__mock/clock", json={"freeze": True}).status_code == 200
+    assert one.post("/__mock/clock", json={"set": 1_900_000_000}).status_code == 200
+    seen = two.get("/__mock/clock").json()
+    assert seen["frozen"] is True and seen["now"] == 1_900_000_000
+    created = two.post("/v1/customers", json={"name": "Frozen Deli"}).json()
+    assert created["created"] == 1_900_000_000
+    one.post("/__mock/clock", json={"advance": 60})
+    assert two.get("/__mock/clock").json()["now"] == 1_900_000_060
+
+
+def test_a_limit_of_50_per_minute_admits_exactly_50_of_300_concurrent_requests_over_both(pair) -> None:
+    one, two = pair
+    assert one.post("/__mock/limits", json={"policy": "account-per-second", "rate": "50/min"}).status_code == 200
+
+    def call(i: int) -> int:
+        return (one if i % 2 else two).get("/v1/products").status_code
+
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        statuses = list(pool.map(call, range(300)))
+    assert statuses.count(200) == 50 and statuses.count(429) == 250, Counter(statuses)
+
+
+def test_a_process_joining_a_sandbox_in_use_leaves_its_state_alone(serve, redis_url) -> None:
+    """Only the first process (or a reset) seeds the fixtures: a later one must not bring deleted records back."""
+    shared = namespace()
+    first = serve("istockist", "--port", "istockist=0", "--store", redis_url, "--namespace", shared)
+    with httpx.Client(base_url=first.urls[("istockist", "api")], auth=AUTH, timeout=10) as one:
+        assert one.get("/v1/customers").json()["data"], "the first process seeds the fixtures"
+        emptied = one.post("/__mock/reset", params={"seed": "false"}, json={})
+        assert emptied.status_code == 200, emptied.text
+        created = one.post("/v1/customers", json={"name": "Only Deli"}).json()
+        joined = serve("istockist", "--port", "istockist=0", "--store", redis_url, "--namespace", shared)
+        with httpx.Client(base_url=joined.urls[("istockist", "api")], auth=AUTH, timeout=10) as two:
+            assert [c["id"] for c in two.get("/v1/customers").json()["data"]] == [created["id"]]
+        assert [c["id"] for c in one.get("/v1/customers").json()["data"]] == [created["id"]]
+
+
+def test_a_reset_of_one_namespace_leaves_another_untouched(serve, redis_url) -> None:
+    mine, mine_too = _pair(serve, redis_url, namespace())
+    theirs, theirs_too = _pair(serve, redis_url, namespace())
+    kept = theirs.post("/v1/customers", json={"name": "Their Deli"}).json()["id"]
+    gone = mine.post("/v1/customers", json={"name": "My Deli"}).json()["id"]
+    theirs.post("/__mock/clock", json={"freeze": True, "set": 1_900_000_000})
+    assert mine.post("/__mock/reset", json={}).status_code == 200
+    assert mine_too.get(f"/v1/customers/{gone}").status_code == 404  # reset for both processes of mine
+    assert theirs_too.get(f"/v1/customers/{kept}").status_code == 200
+    assert theirs_too.get("/__mock/clock").json()["now"] == 1_900_000_000
+    for client in (mine, mine_too, theirs, theirs_too):
+        client.close()
+
+
+# ------------------------------------------------------------------ Redis goes away, and comes back
+def _redis(binary: str, port: int, folder: str) -> subprocess.Popen:
+    """A redis-server of this test's own (append-only file, fsync always: a restart keeps what was acknowledged)."""
+    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
+                                "--appendfsync", "always", "--dir", folder],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not answers(f"redis://127.0.0.1:{port}/0"):
+        assert process.poll() is None and time.monotonic() < deadline, "redis-server did not start"
+        time.sleep(0.05)
+    return process
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    process.wait(10)
+
+
+def test_redis_unavailable_answers_503_with_retry_after_and_recovers_by_itself(serve, tmp_path) -> None:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip(MISSING)
+    port = free_port()
+    redis_server = _redis(binary, port, str(tmp_path))
+    try:
+        served = serve("istockist", "--port", "istockist=0", "--store", f"redis://127.0.0.1:{port}/0")
+        with httpx.Client(base_url=served.urls[("istockist", "api")], auth=AUTH, timeout=15) as client:
+            kept = client.post("/v1/customers", json={"name": "Acknowledged Deli"})
+            assert kept.status_code == 200
+            _stop(redis_server)
+            for path in ("/v1/products", f"/v1/customers/{kept.json()['id']}"):
+                started = time.monotonic()
+                down = client.get(path)
+                assert time.monotonic() - started < 5  # never a hang
+                assert down.status_code == 503, down.text
+                assert down.json()["error"]["code"] == "unavailable"
+                assert int(down.headers["Retry-After"]) >= 1
+            assert client.post("/v1/customers", json={"name": "Lost Deli"}).status_code == 503
+            redis_server = _redis(binary, port, str(tmp_path))
+            deadline = time.monotonic() + 10
+            while (back := client.get(f"/v1/customers/{kept.json()['id']}")).status_code == 503:
+                assert time.monotonic() < deadline, "no recovery within 10 s of Redis' return"
+                time.sleep(0.2)
+            assert back.status_code == 200 and back.json()["name"] == "Acknowledged Deli"  # nothing acknowledged lost
+            assert client.get("/v1/products").status_code == 200
+    finally:
+        if redis_server.poll() is None:
+            _stop(redis_server)
