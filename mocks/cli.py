@@ -206,7 +206,8 @@ def _serve(args: argparse.Namespace) -> int:
     for api in sandbox.apis.values():
         api.limiter.keep_as_baseline()  # a reset or a scenario goes back to these limits
     for scenario in args.scenario:
-        from mocks.scenarios import apply_scenario, load_scenario
+        from mocks.scenarios import load_scenario
+        from mocks.scenarios.apply import apply_scenario
 
         apply_scenario(load_scenario(scenario), sandbox.apis)
     if args.snapshot:
@@ -227,7 +228,9 @@ def _limits(args: argparse.Namespace):
 
 
 def _scenarios(args: argparse.Namespace) -> int:
+    import mocks.app  # noqa: F401  (registers every admin route: scenario steps call them)
     from mocks.scenarios import list_scenarios, load_scenario
+    from mocks.scenarios.replay import check_scenario
 
     if args.check is None:
         problems: list[str] = []
@@ -251,23 +254,6 @@ def _scenarios(args: argparse.Namespace) -> int:
             print(f"    {'ok ' if outcome.passed else 'BAD'} step {outcome.index + 1}: {outcome.request}: {outcome.detail}")
     print(f"\n{len(chosen) - failed} passed, {failed} failed")
     return 1 if failed else 0
-
-
-def check_scenario(scenario):
-    """Apply a scenario to a fresh in-process API and replay its steps."""
-    from mocks.app import MockApp
-    from mocks.inprocess import in_process_client
-    from mocks.registry import load_api
-    from mocks.scenarios import apply_scenario, run_steps
-
-    api = load_api(scenario.api)
-    apply_scenario(scenario, {api.name: api})
-    clients = {name: in_process_client(MockApp(api, name)) for name in api.contract.listeners}
-    try:
-        return run_steps(scenario, api, clients)
-    finally:
-        for client in clients.values():
-            client.close()
 
 
 def describe(sandbox) -> str:

@@ -12,12 +12,12 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from mocks.admin import json_response, route
+from mocks.admin.table import json_response, route
 from mocks.clock import iso_timestamp
 from mocks.types import MockRequest, MockResponse
 
 if TYPE_CHECKING:
-    from mocks.app import MockApp
+    from mocks.engine import Api
 
 
 def har_of(entries: list[dict[str, Any]], api_name: str) -> dict[str, Any]:
@@ -97,7 +97,7 @@ def _version() -> str:
 
 
 @route("GET", "/journal.har")
-def journal_har(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
-    response = json_response(200, har_of(app.api.journal.entries(), app.api.name))
-    response.add_header("Content-Disposition", f'attachment; filename="{app.api.name}-journal.har"')
+def journal_har(api: Api, listener: str, request: MockRequest, params: dict[str, str]) -> MockResponse:
+    response = json_response(200, har_of(api.journal.entries(), api.name))
+    response.add_header("Content-Disposition", f'attachment; filename="{api.name}-journal.har"')
     return response

@@ -18,7 +18,7 @@ import weakref
 from http import HTTPStatus
 from typing import Any
 
-from mocks.app import CONNECTION_EXTENSION
+from mocks.asgi import CONNECTION_EXTENSION
 from mocks.connection_limits import ConnectionLimits
 from mocks.errors import ErrorCatalog
 from mocks.types import MockError, MockResponse

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
 
-from mocks.admin import AdminError, body_of, json_response, route
+from mocks.admin.table import AdminError, body_of, json_response, route
 from mocks.auth import ISSUED
 from mocks.faults import FaultError
 from mocks.idempotency import SPACE as IDEMPOTENCY
@@ -21,7 +21,6 @@ from mocks.state.changes import LimitSetting
 from mocks.types import MockRequest, MockResponse
 
 if TYPE_CHECKING:
-    from mocks.app import MockApp
     from mocks.engine import Api
 
 FORMAT = "mocks-snapshot"
@@ -176,16 +175,16 @@ def restore_files(paths: list[str], apis: dict[str, Api]) -> None:
 
 
 @route("GET", "/snapshot")
-def download_snapshot(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
-    response = json_response(200, take_snapshot(app.api))
-    stamp = app.api.clock.iso().replace(":", "").replace("-", "").split(".")[0]
-    response.add_header("Content-Disposition", f'attachment; filename="{app.api.name}-snapshot-{stamp}.json"')
+def download_snapshot(api: Api, listener: str, request: MockRequest, params: dict[str, str]) -> MockResponse:
+    response = json_response(200, take_snapshot(api))
+    stamp = api.clock.iso().replace(":", "").replace("-", "").split(".")[0]
+    response.add_header("Content-Disposition", f'attachment; filename="{api.name}-snapshot-{stamp}.json"')
     return response
 
 
 @route("POST", "/snapshot")
-def upload_snapshot(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
+def upload_snapshot(api: Api, listener: str, request: MockRequest, params: dict[str, str]) -> MockResponse:
     try:
-        return json_response(200, restore_snapshot(app.api, body_of(request)))
+        return json_response(200, restore_snapshot(api, body_of(request)))
     except SnapshotError as exc:
         raise AdminError(400, str(exc)) from None

@@ -5,23 +5,22 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from mocks.admin import base_urls, credentials_table, json_response, route, scenario_of
+from mocks.admin.table import base_urls, credentials_table, json_response, route, scenario_of
 from mocks.console.links import console_links
+from mocks.scenarios.replay import check_scenario as replay
 from mocks.types import MockRequest, MockResponse
 
 if TYPE_CHECKING:
-    from mocks.app import MockApp
     from mocks.engine import Api
 
 
 @route("GET", "/console")
-def console_facts(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
+def console_facts(api: Api, listener: str, request: MockRequest, params: dict[str, str]) -> MockResponse:
     """What the console's forms are built from: operations, declared errors, credentials, sibling APIs."""
-    api = app.api
     return json_response(200, {
         "api": api.name,
         "title": api.contract.title,
-        "base_urls": base_urls(app, request),
+        "base_urls": base_urls(api, listener, request),
         "consoles": console_links(api),
         "credentials": [{**row, "headers": _headers_of(api, row["principal"])} for row in credentials_table(api)],
         "example": _example_operation(api),
@@ -31,11 +30,9 @@ def console_facts(app: MockApp, request: MockRequest, params: dict[str, str]) ->
 
 
 @route("POST", "/scenarios/{name}/check")
-async def check_scenario(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
+async def check_scenario(api: Api, listener: str, request: MockRequest, params: dict[str, str]) -> MockResponse:
     """Replay a scenario's steps on a fresh in-process copy of the API: the running sandbox is untouched."""
-    from mocks.cli import check_scenario as replay
-
-    scenario = scenario_of(app, params["name"])
+    scenario = scenario_of(api, params["name"])
     outcomes = await asyncio.to_thread(replay, scenario)
     steps = [{"step": o.index + 1, "request": o.request, "passed": o.passed, "detail": o.detail} for o in outcomes]
     return json_response(200, {"scenario": scenario.name, "passed": all(s["passed"] for s in steps),
@@ -43,12 +40,12 @@ async def check_scenario(app: MockApp, request: MockRequest, params: dict[str, s
 
 
 @route("GET", "/limits/usage")
-def limit_usage(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
+def limit_usage(api: Api, listener: str, request: MockRequest, params: dict[str, str]) -> MockResponse:
     """Each policy with what its budgets hold now: requests in the current window, per key."""
-    now = app.api.clock.now()
-    usage = app.api.store.rate_usage()
+    now = api.clock.now()
+    usage = api.store.rate_usage()
     policies = []
-    for policy in app.api.limiter.policies:
+    for policy in api.limiter.policies:
         budgets = []
         for key, times in usage["sliding"].items():
             if key.startswith(policy.name + "|"):

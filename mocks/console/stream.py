@@ -7,26 +7,26 @@ import json
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from mocks.admin import AdminError, query, route
+from mocks.admin.table import AdminError, query, route
 from mocks.journal import Journal
 from mocks.types import MockRequest, MockResponse
 
 if TYPE_CHECKING:
-    from mocks.app import MockApp
+    from mocks.engine import Api
 
 POLL = 0.2  # seconds between looks at the journal: cheap (it is a bounded ring) and quick enough to watch
 HEARTBEAT = 15.0  # seconds of silence before a comment line keeps proxies from closing the stream
 
 
 @route("GET", "/journal/stream")
-def journal_stream(app: MockApp, request: MockRequest, params: dict[str, str]) -> MockResponse:
+def journal_stream(api: Api, listener: str, request: MockRequest, params: dict[str, str]) -> MockResponse:
     """Entries after `since` (or the `Last-Event-ID` a reconnecting EventSource sends), then each new one."""
     since = request.header("last-event-id") or query(request, "since") or "0"
     if not since.isdigit():
         raise AdminError(400, "'since' must be a whole number (a journal sequence number)")
     return MockResponse(200, media_type="text/event-stream",
                         headers=[("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")],
-                        stream=_events(app.api.journal, int(since)))
+                        stream=_events(api.journal, int(since)))
 
 
 async def _events(journal: Journal, since: int) -> AsyncIterator[bytes]:

@@ -17,7 +17,8 @@ import pytest
 
 from mocks.control import conformance_hook
 from mocks.registry import API_NAMES
-from mocks.scenarios import SCENARIOS_DIR, Scenario, load_scenario, run_steps
+from mocks.scenarios import SCENARIOS_DIR, Scenario, load_scenario
+from mocks.scenarios.replay import run_steps
 
 MOCKS = Path(sys.executable).with_name("mocks")
 COMMAND = [str(MOCKS)] if MOCKS.exists() else [sys.executable, "-m", "mocks.cli"]
@@ -377,7 +378,7 @@ def write_bad(directory: Path, text: str, name: str = "qa-bad") -> Path:
 def test_admin_api_refuses_a_bad_scenario_naming_file_line_and_field(text, line, field, tmp_path, monkeypatch,
                                                                      lagerkoll):
     path = write_bad(tmp_path, text)
-    monkeypatch.setattr("mocks.scenarios.SCENARIOS_DIR", tmp_path)  # where the sandbox looks for scenario files
+    monkeypatch.setattr("mocks.scenarios.model.SCENARIOS_DIR", tmp_path)  # where the sandbox looks for scenario files
     response = lagerkoll.admin.http.post("/__mock/scenarios/qa-bad")
     assert response.status_code == 400, response.text
     assert f"{path}:{line}: {field}" in response.json()["error"]
@@ -415,7 +416,7 @@ def test_a_scenario_may_switch_a_limit_off_as_the_readme_documents(tmp_path, mon
         limits:
           - {policy: requests-per-minute, enabled: false}
         """, name="qa-no-minute-limit")
-    monkeypatch.setattr("mocks.scenarios.SCENARIOS_DIR", tmp_path)
+    monkeypatch.setattr("mocks.scenarios.model.SCENARIOS_DIR", tmp_path)
     loaded = plggr.admin.http.post("/__mock/scenarios/qa-no-minute-limit")
     assert loaded.status_code == 200, loaded.text
     enabled = {p["name"]: p["enabled"] for p in plggr.admin.limits()}
@@ -424,7 +425,7 @@ def test_a_scenario_may_switch_a_limit_off_as_the_readme_documents(tmp_path, mon
 
 def test_admin_listing_survives_one_bad_file_and_names_it(tmp_path, monkeypatch, lagerkoll):
     write_bad(tmp_path, BAD["unknown-top-level-field"][0])
-    monkeypatch.setattr("mocks.scenarios.SCENARIOS_DIR", tmp_path)
+    monkeypatch.setattr("mocks.scenarios.model.SCENARIOS_DIR", tmp_path)
     response = lagerkoll.admin.http.get("/__mock/scenarios")
     assert response.status_code in (200, 400)
     assert f"{tmp_path / 'qa-bad.yaml'}:4: fautls" in response.text

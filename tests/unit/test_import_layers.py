@@ -40,15 +40,6 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("entry", {"cli", "pytest_plugin", "__init__"}),  # what users run or import: may use everything
 ]
 
-# What the tree still does against the table, until the engine split removes it. Each list must
-# hold exactly the current violations (so it can only shrink); empty lists are deleted.
-KNOWN_UPWARD: set[tuple[str, str]] = {("console.routes", "cli")}
-KNOWN_CIRCLES: list[list[str]] = [
-    ["admin", "app", "cli", "console.routes", "console.stream", "har", "protocol", "server", "snapshot"],
-]
-KNOWN_OVERSIZED: set[str] = set()
-
-
 def module_name(path: Path) -> str:
     parts = list(path.relative_to(ROOT).with_suffix("").parts)
     if parts[-1] == "__init__":
@@ -105,22 +96,10 @@ def test_every_module_has_a_layer():
         layer_of(name)
 
 
-def upward_imports() -> set[tuple[str, str]]:
-    return {(name, t) for name in MODULES for t in GRAPH[name] if layer_of(t) > layer_of(name)}
-
-
-def test_the_known_exceptions_only_shrink():
-    assert KNOWN_UPWARD <= upward_imports(), "gone from the tree, remove from KNOWN_UPWARD: " + str(
-        sorted(KNOWN_UPWARD - upward_imports()))
-    assert KNOWN_CIRCLES == circles(), "update KNOWN_CIRCLES to what is left: " + str(circles())
-    oversized = {name for name in MODULES if lines_of(name) > LIMIT}
-    assert KNOWN_OVERSIZED <= oversized, "under the limit now, remove from KNOWN_OVERSIZED"
-
-
 @pytest.mark.parametrize("name", sorted(MODULES))
 def test_no_import_runs_up(name):
     mine = layer_of(name)
-    upward = sorted(t for t in GRAPH[name] if layer_of(t) > mine and (name, t) not in KNOWN_UPWARD)
+    upward = sorted(t for t in GRAPH[name] if layer_of(t) > mine)
     assert not upward, f"mocks.{name} ({LAYERS[mine][0]}) imports higher layers: " + ", ".join(
         f"mocks.{t} ({LAYERS[layer_of(t)][0]})" for t in upward)
 
@@ -157,14 +136,14 @@ def circles() -> list[list[str]]:
 
 
 def test_no_import_circle():
-    found = [c for c in circles() if c not in KNOWN_CIRCLES]
+    found = circles()
     assert not found, "import circles: " + "; ".join(" <-> ".join(c) for c in found)
 
 
 @pytest.mark.parametrize("name", sorted(MODULES))
 def test_modules_stay_under_400_lines(name):
     lines = lines_of(name)
-    assert name in KNOWN_OVERSIZED or lines <= LIMIT, f"mocks/{MODULES[name].relative_to(ROOT)} has {lines} lines (at most {LIMIT})"
+    assert lines <= LIMIT, f"mocks/{MODULES[name].relative_to(ROOT)} has {lines} lines (at most {LIMIT})"
 
 
 def lines_of(name: str) -> int:
@@ -172,4 +151,4 @@ def lines_of(name: str) -> int:
 
 
 def test_engine_is_well_under_the_limit():
-    assert "engine" in KNOWN_OVERSIZED or lines_of("engine") <= 200
+    assert lines_of("engine") <= 200

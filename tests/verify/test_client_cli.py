@@ -11,7 +11,8 @@ import pytest
 from clientkit import EXAMPLES, ROOT
 
 from mocks.registry import load_api
-from mocks.scenarios import apply_scenario, load_scenario
+from mocks.scenarios import load_scenario
+from mocks.scenarios.apply import apply_scenario
 from mocks.verify.client import verify
 from mocks.verify.client.runner import CommandLauncher
 

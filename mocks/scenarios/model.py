@@ -1,7 +1,6 @@
-"""QA scenarios: YAML files that put a sandbox API into a documented error situation.
+"""The scenario model: parse, load and list scenario files, checked against the API's contract.
 
-A scenario seeds state, changes limits, steps the clock and installs faults; its `steps` say
-what a client should see, and are replayed by the test suite and by `mocks scenarios --check`.
+Nothing here changes an API (`scenarios.apply`) or sends a request (`scenarios.replay`).
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ import yaml
 from mocks.errors import ErrorCatalog
 from mocks.faults import FaultError, check_fault, parse_fault
 from mocks.fixtures import FIXTURES_DIR
-from mocks.resources import UnknownResource
 
 SCENARIOS_DIR = FIXTURES_DIR / "scenarios"
 _TOP = {"api", "description", "reset", "seed", "limits", "clock", "faults", "steps", "expect"}
@@ -239,133 +237,3 @@ class _Checker:
         if isinstance(sequence, yaml.SequenceNode) and index < len(sequence.value):
             return sequence.value[index]
         return sequence
-
-
-def apply_scenario(scenario: Scenario, apis: dict[str, Any]) -> dict[str, Any]:
-    """Put the scenario's API into the scenario's situation; what was done."""
-    api = apis.get(scenario.api)
-    if api is None:
-        raise ScenarioError(f"{scenario.source}: scenario is for {scenario.api}, which is not being served")
-    if scenario.reset:
-        api.reset()
-        api.clock.reset()
-    try:
-        api.seed(scenario.seed.get("resources") or {})
-    except UnknownResource as exc:
-        raise ScenarioError(f"{scenario.source}: seed.resources.{exc.name}: {scenario.api} has no resource "
-                            f"'{exc.name}'") from None
-    for spec in scenario.limits:
-        try:
-            api.configure_limit(spec.get("rate"), spec.get("policy"), spec.get("enabled"))
-        except KeyError:
-            raise ScenarioError(f"{scenario.source}: limits: no policy '{spec.get('policy')}' in {api.name}") from None
-    for step in scenario.clock:
-        apply_clock(api.clock, step)
-    installed = []
-    for spec in scenario.faults:
-        try:
-            installed.append(api.add_fault(spec).describe())
-        except FaultError as exc:
-            raise ScenarioError(f"{scenario.source}: faults: {exc}") from None
-    return {"scenario": scenario.name, "api": api.name, "description": scenario.description,
-            "faults": installed, "limits": [p.describe() for p in api.limiter.policies], "clock": api.clock.describe()}
-
-
-@dataclass(slots=True)
-class StepOutcome:
-    index: int
-    request: str
-    passed: bool
-    detail: str
-
-
-def run_steps(scenario: Scenario, api, clients: dict[str, Any]) -> list[StepOutcome]:
-    """Replay the scenario's steps with httpx clients (one per listener name); what each step saw.
-
-    A `clock` step moves the API's clock; `save` keeps response fields for later steps, which
-    use them as `{saved.NAME}` in their path, query, headers and bodies.
-    """
-    import httpx
-
-    from mocks.credentials import auth_headers
-    from mocks.templates import compile_template, lookup
-
-    outcomes = []
-    saved: dict[str, Any] = {}
-    for index, step in enumerate(scenario.steps):
-        if "clock" in step:
-            apply_clock(api.clock, step["clock"])
-            outcomes.append(StepOutcome(index, f"clock {step['clock']}", True, "clock moved"))
-            continue
-        request = compile_template(step["request"])({"saved": saved})
-        expect = step.get("expect") or {}
-        method = request.get("method", "GET").upper()
-        headers = {}
-        if request.get("as") is not None or request.get("scope") is not None:
-            headers.update(auth_headers(api, request.get("as"), request.get("scope")))
-        headers.update({k: str(v) for k, v in (request.get("headers") or {}).items()})
-        client = clients[request.get("listener") or api.primary_listener]
-        label = f"{method} {request['path']}"
-        for _ in range(int(request.get("repeat", 1))):
-            try:
-                response = client.request(method, request["path"], headers=headers, params=request.get("query"),
-                                          json=request.get("json"),
-                                          content=request.get("body").encode() if request.get("body") else None)
-            except httpx.TransportError as exc:
-                response, dropped = None, f"{type(exc).__name__}"
-            else:
-                dropped = None
-        outcome = StepOutcome(index, label, *_judge(expect, response, dropped))
-        if step.get("save") and response is not None:
-            answer = {"body": _json_or_text(response), "headers": dict(response.headers),
-                      "status": response.status_code}
-            for name, where in step["save"].items():
-                saved[name] = lookup(answer, where)
-                if saved[name] is None:
-                    outcome = StepOutcome(index, label, False, f"{outcome.detail}; nothing at {where} to save")
-        outcomes.append(outcome)
-    return outcomes
-
-
-def apply_clock(clock, step: dict[str, Any]) -> None:
-    if "freeze" in step:
-        clock.freeze() if step["freeze"] else clock.unfreeze()
-    if "set" in step:
-        clock.set(float(step["set"]))
-    if "advance" in step:
-        clock.advance(float(step["advance"]))
-
-
-def _json_or_text(response) -> Any:
-    try:
-        return response.json() if response.content else None
-    except ValueError:
-        return response.text
-
-
-def _judge(expect: dict[str, Any], response, dropped: str | None) -> tuple[bool, str]:
-    if expect.get("dropped"):
-        return (dropped is not None, "connection dropped" if dropped else f"answered {response.status_code}")
-    if response is None:
-        return False, f"connection failed: {dropped}"
-    problems = []
-    if "status" in expect and response.status_code != int(expect["status"]):
-        problems.append(f"status {response.status_code}, expected {expect['status']}")
-    for name, wanted in (expect.get("headers") or {}).items():
-        have = response.headers.get(name)
-        if have is None or (wanted is not True and str(wanted) != have):
-            problems.append(f"header {name}: {have!r}, expected {'present' if wanted is True else wanted!r}")
-    if "body" in expect:
-        body = _json_or_text(response)
-        if not _contains(body, expect["body"]):
-            problems.append(f"body {str(body)[:200]} does not contain {expect['body']}")
-    detail = "; ".join(problems) or f"{response.status_code} as expected"
-    return not problems, detail
-
-
-def _contains(have: Any, wanted: Any) -> bool:
-    if isinstance(wanted, dict):
-        return isinstance(have, dict) and all(k in have and _contains(have[k], v) for k, v in wanted.items())
-    if isinstance(wanted, list):
-        return isinstance(have, list) and len(have) == len(wanted) and all(map(_contains, have, wanted))
-    return have == wanted
