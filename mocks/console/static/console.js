@@ -520,7 +520,8 @@ function renderState() {
     return el("td", {}, value === undefined ? "" : typeof value === "object" ? JSON.stringify(value) : String(value));
   }))));
   const number = stateView.cursors.length;
-  $("#state-page").textContent = `page ${number} of ${Math.max(1, Math.ceil(total / STATE_PAGE_SIZE))} · ${total} record(s)`;
+  const pages = Math.max(number, Math.ceil(total / STATE_PAGE_SIZE));  // records deleted before this page: not "3 of 2"
+  $("#state-page").textContent = `page ${number} of ${pages} · ${total} record(s)`;
   $("#state-previous").disabled = number === 1;
   $("#state-next").disabled = next === null;
 }
