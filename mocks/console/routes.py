@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
 @route("GET", "/console")
 def console_facts(api: Api, listener: str, request: MockRequest, params: dict[str, str]) -> MockResponse:
-    """What the console's forms are built from: operations, declared errors, credentials, sibling APIs."""
+    """What the console's forms are built from: operations, declared errors, credentials, sibling APIs,
+    and the collections and tenant scopes the State panel pages through (it never asks for the whole dump)."""
     return json_response(200, {
         "api": api.name,
         "title": api.contract.title,
@@ -26,6 +27,8 @@ def console_facts(api: Api, listener: str, request: MockRequest, params: dict[st
         "example": _example_operation(api),
         "operations": [_operation_facts(api, compiled.operation) for compiled in api.operations.values()],
         "errors": [{"code": code, "status": int(entry["status"])} for code, entry in api.errors.codes.items()],
+        "collections": sorted(api.resources),
+        "tenants": _tenant_scopes(api),
     })
 
 
@@ -59,6 +62,14 @@ def limit_usage(api: Api, listener: str, request: MockRequest, params: dict[str,
                 budgets.append({"key": key.partition("|")[2], "used": used})
         policies.append({**policy.describe(), "budgets": [b for b in budgets if b["used"]]})
     return json_response(200, {"policies": policies})
+
+
+def _tenant_scopes(api: Api) -> list[str]:
+    """Every scope the fixtures name: their tenants and what the sandbox principals may reach."""
+    scopes = set(api.fixtures.tenants)
+    for credential in api.fixtures.credentials:
+        scopes.update(str(scope) for scope in credential.principal.scopes)
+    return sorted(scopes)
 
 
 def _headers_of(api: Api, principal: str) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import datetime
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -205,3 +206,39 @@ def test_a_fault_the_sandbox_refuses_is_explained_on_the_form(page, client: http
     page.click("#add-fault")
     page.locator("#fault-result.error", has_text="a fault needs at least one of respond").wait_for()
     assert client.get("/__mock/faults").json()["faults"] == []
+
+
+def test_the_state_panel_pages_on_the_server_and_shows_every_record_once(page, client: httpx.Client) -> None:
+    client.post("/__mock/limits", json={"rate": "1000/min"}).raise_for_status()  # 45 writes in a row
+    created = [create_webhook(client, f"http://127.0.0.1:9/paged/{n:02d}")["url"] for n in range(45)]
+    total = client.get("/__mock/state", params={"collection": "webhook", "limit": 1}).json()["total"]
+    assert total == 45 + 5  # the five seeded webhooks too: three pages of 20
+    asked: list[dict[str, list[str]]] = []
+    page.on("request", lambda request: urlsplit(request.url).path == "/__mock/state"
+            and asked.append(parse_qs(urlsplit(request.url).query)))
+
+    panel(page, "state")
+    pages: list[list[str]] = []
+    for number in (1, 2, 3):
+        page.locator("#state-page", has_text=f"page {number} of 3 · {total} record(s)").wait_for()
+        pages.append(page.locator("#state-table tbody tr").all_inner_texts())
+        if number < 3:
+            page.click("#state-next")
+    assert page.is_disabled("#state-next")
+    assert [len(rows) for rows in pages] == [20, 20, 10]
+    rows = [row for rows in pages for row in rows]
+    assert [sum(url in row for row in rows) for url in created] == [1] * len(created)
+    assert len(set(rows)) == total
+
+    page.click("#state-previous")
+    page.locator("#state-page", has_text="page 2 of 3").wait_for()
+    assert page.locator("#state-table tbody tr").all_inner_texts() == pages[1]
+
+    assert asked and all(query["collection"] == ["webhook"] and query["limit"] == ["20"] for query in asked)
+    assert len({query["cursor"][0] for query in asked if "cursor" in query}) == 2  # pages 2 and 3
+
+    page.select_option("#state-tenant", "1002")
+    in_1002 = client.get("/__mock/state", params={"collection": "webhook", "scope": "1002"}).json()["total"]
+    page.locator("#state-page", has_text=f"page 1 of 3 · {in_1002} record(s)").wait_for()
+    assert asked[-1]["scope"] == ["1002"] and "cursor" not in asked[-1]  # a new filter starts at page 1
+    assert all("1002" in row for row in page.locator("#state-table tbody tr").all_inner_texts())

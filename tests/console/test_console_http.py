@@ -49,6 +49,7 @@ def test_console_facts_link_every_api_of_the_sandbox(served: Served, client: htt
     assert {"code": "900101", "status": 400} in facts["errors"]
     store = next(c for c in facts["credentials"] if c["principal"] == "key-store-1002")
     assert store["headers"] == {"api_key": client.headers["api_key"], "store": "1002"}
+    assert (facts["collections"], facts["tenants"]) == (["webhook"], ["1001", "1002", "2001", "2002"])
 
 
 def test_journal_exports_as_valid_har_with_faults_and_drops(served: Served, client: httpx.Client) -> None:

@@ -476,39 +476,54 @@ panels.deliveries = {
   },
 };
 
-const stateView = { page: 0, data: {} };
+// One collection (and tenant) a page at a time from the server: a sandbox with 100k records stays responsive.
+// `cursors[i]` fetched page i (null: the first), so Previous goes back and the periodic refresh re-reads
+// the page on screen; `asked` drops an answer that a newer request (another page, collection) overtook.
+const stateView = { cursors: [null], page: null, asked: 0 };
+
+function stateQuery() {
+  const query = new URLSearchParams({ collection: $("#state-collection").value, limit: String(STATE_PAGE_SIZE) });
+  if ($("#state-tenant").value) query.set("scope", $("#state-tenant").value);
+  const cursor = stateView.cursors[stateView.cursors.length - 1];
+  if (cursor !== null) query.set("cursor", cursor);
+  return query;
+}
 
 panels.state = {
   async refresh() {
-    stateView.data = await admin("GET", "/state");
-    const collections = Object.keys(stateView.data).sort();
-    const chosen = $("#state-collection");
-    const current = chosen.value || collections[0] || "";
-    chosen.replaceChildren(...collections.map((name) => el("option", { value: name, selected: name === current }, name)));
-    const tenants = [...new Set((stateView.data[current] || []).map((record) => record.scope ?? ""))].sort();
-    const tenant = $("#state-tenant");
-    const wanted = tenant.value;
-    tenant.replaceChildren(el("option", { value: "" }, "all tenants"),
-      ...tenants.map((scope) => el("option", { value: scope, selected: scope === wanted }, scope || "(none)")));
+    if (!$("#state-collection").value) return;
+    const asked = ++stateView.asked;
+    const page = await admin("GET", `/state?${stateQuery()}`);
+    if (asked !== stateView.asked) return;
+    stateView.page = page;
     renderState();
   },
 };
 
+function fillStateFilters() {
+  $("#state-collection").replaceChildren(...facts.collections.map((name) => el("option", { value: name }, name)));
+  $("#state-tenant").append(...facts.tenants.map((scope) => el("option", { value: scope }, scope)));
+}
+
+function pageState(cursors) {
+  stateView.cursors = cursors;
+  $("#state-previous").disabled = $("#state-next").disabled = true;  // until this page is here
+  refresh("state");
+}
+
 function renderState() {
-  const records = (stateView.data[$("#state-collection").value] || [])
-    .filter((record) => !$("#state-tenant").value || String(record.scope ?? "") === $("#state-tenant").value);
-  const pages = Math.max(1, Math.ceil(records.length / STATE_PAGE_SIZE));
-  stateView.page = Math.min(stateView.page, pages - 1);
-  const shown = records.slice(stateView.page * STATE_PAGE_SIZE, (stateView.page + 1) * STATE_PAGE_SIZE);
-  const columns = [...new Set(shown.flatMap((record) => Object.keys(record)))].slice(0, 8);
+  const { items, total, next_cursor: next } = stateView.page;
+  const columns = [...new Set(items.flatMap((record) => Object.keys(record)))].slice(0, 8);
   $("#state-table thead").replaceChildren(el("tr", {}, columns.map((name) => el("th", {}, name))));
-  $("#state-table tbody").replaceChildren(...shown.map((record) => el("tr", {}, columns.map((name) => {
+  $("#state-table tbody").replaceChildren(...items.map((record) => el("tr", {}, columns.map((name) => {
     const value = record[name];
     return el("td", {}, value === undefined ? "" : typeof value === "object" ? JSON.stringify(value) : String(value));
   }))));
-  $("#state-page").textContent = `page ${stateView.page + 1} of ${pages} · ${records.length} record(s)`;
-  $("#state-previous").disabled = stateView.page === 0;
-  $("#state-next").disabled = stateView.page >= pages - 1;
+  const number = stateView.cursors.length;
+  const pages = Math.max(number, Math.ceil(total / STATE_PAGE_SIZE));  // records deleted before this page: not "3 of 2"
+  $("#state-page").textContent = `page ${number} of ${pages} · ${total} record(s)`;
+  $("#state-previous").disabled = number === 1;
+  $("#state-next").disabled = next === null;
 }
 
 panels.snapshot = {};
@@ -549,11 +564,11 @@ function wire() {
     steerClock({ advance: Number($("#clock-seconds").value || 0) });
   };
   $("#clock-reset").onclick = () => steerClock({ reset: true });
-  $("#state-collection").onchange = () => { stateView.page = 0; refresh("state"); };
-  $("#state-tenant").onchange = () => { stateView.page = 0; renderState(); };
+  $("#state-collection").onchange = () => pageState([null]);
+  $("#state-tenant").onchange = () => pageState([null]);
   $("#state-filters").onsubmit = (event) => event.preventDefault();
-  $("#state-previous").onclick = () => { stateView.page -= 1; renderState(); };
-  $("#state-next").onclick = () => { stateView.page += 1; renderState(); };
+  $("#state-previous").onclick = () => pageState(stateView.cursors.slice(0, -1));
+  $("#state-next").onclick = () => pageState([...stateView.cursors, stateView.page.next_cursor]);
   $("#snapshot-take").onclick = async () => {
     try {
       $("#snapshot-result").textContent = `Saved ${await download("/snapshot", `${facts.api}-snapshot.json`)}`;
@@ -597,6 +612,7 @@ async function start() {
   $("#fault-operation").append(...facts.operations.map((op) => el("option", { value: op.id }, `${op.id} (${op.method} ${op.path})`)));
   $("#filter-principal").append(...facts.credentials.map((c) => el("option", { value: c.principal }, c.principal)));
   fillFaultResponses();
+  fillStateFilters();
   followJournal();
   const wanted = location.hash.slice(1);
   showPanel(panels[wanted] ? wanted : "overview");
