@@ -12,7 +12,7 @@ The parent replaces a worker that dies (and says so on stderr). A worker that di
 counts as a failed start; after `START_ATTEMPTS` failed starts in a row (a Redis that refuses, a
 certificate that does not load) the parent stops the rest and exits 1 rather than respawning forever.
 SIGTERM or Ctrl-C on the parent stops every worker gracefully (SIGTERM each, SIGKILL after
-`STOP_TIMEOUT`), then the parent exits 0.
+`STOP_TIMEOUT`), then the parent exits 0. A worker whose parent is gone (killed outright) stops itself.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -66,7 +67,15 @@ def work(plan: WorkerPlan, sockets: list[socket], ready: Connection) -> None:
     except Exception as exc:  # noqa: BLE001 - any failure to start is reported by the parent's rule
         print(f"mocks: worker {os.getpid()} could not start: {exc}", file=sys.stderr, flush=True)
         sys.exit(3)
+    threading.Thread(target=_stop_when_orphaned, args=(os.getppid(),), name="mocks-orphan-watch", daemon=True).start()
     sandbox.run(stop_on=(signal.SIGTERM,), on_ready=lambda: ready.send(os.getpid()))
+
+
+def _stop_when_orphaned(parent: int) -> None:
+    """A parent killed outright (SIGKILL) cannot stop its workers: they stop themselves, freeing the ports."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 @dataclass

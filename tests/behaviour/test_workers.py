@@ -145,6 +145,17 @@ def test_sigterm_on_the_parent_stops_every_worker_and_the_parent_exits_0(two_wor
         httpx.get(f"{url}/__mock/info", timeout=5)
 
 
+def test_workers_whose_parent_is_killed_outright_stop_and_free_the_port(two_workers) -> None:
+    url = two_workers.urls[("istockist", "api")]
+    pids = _worker_pids(url)
+    assert len(pids) == 2
+    two_workers.process.kill()
+    two_workers.process.wait(timeout=10)
+    _wait_for(lambda: all(_gone(pid) for pid in pids), "the orphaned workers stop")
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{url}/__mock/info", timeout=5)
+
+
 def test_all_five_apis_and_tls_are_served_by_every_worker(serve, redis_url, tmp_path) -> None:
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
