@@ -134,11 +134,25 @@ def test_a_worker_killed_with_sigkill_is_replaced_and_the_sandbox_keeps_answerin
     _wait_for(lambda: any(said in line for line in two_workers.stderr), "the replacement logged", timeout=5)
 
 
-def test_sigterm_on_the_parent_stops_every_worker_and_the_parent_exits_0(two_workers) -> None:
+def test_start_up_options_are_applied_once_a_replacement_worker_leaves_later_changes_alone(serve, redis_url) -> None:
+    served = serve("istockist", "--port", "istockist=0", "--store", redis_url, "--namespace", namespace(),
+                   "--workers", "2", "--limit", "istockist=2/min")
+    url = served.urls[("istockist", "api")]
+    changed = httpx.post(f"{url}/__mock/limits", json={"policy": "account-per-second", "rate": "3/min"}, timeout=10)
+    assert changed.status_code == 200, changed.text
+    victim = _worker_pid(url)
+    os.kill(victim, signal.SIGKILL)
+    _wait_for(lambda: len(_worker_pids(url, tries=20) - {victim}) == 2, "a new worker serves in the killed one's place")
+    statuses = [httpx.get(f"{url}/v1/products", auth=AUTH, headers=CLOSE, timeout=10).status_code for _ in range(6)]
+    assert statuses == [200, 200, 200, 429, 429, 429]  # neither --limit's 2/min again nor the contract's limit
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_or_ctrl_c_on_the_parent_stops_every_worker_and_the_parent_exits_0(two_workers, stop) -> None:
     url = two_workers.urls[("istockist", "api")]
     pids = _worker_pids(url)
     assert len(pids) == 2
-    two_workers.process.send_signal(signal.SIGTERM)
+    two_workers.process.send_signal(stop)
     assert two_workers.process.wait(timeout=30) == 0
     assert all(_gone(pid) for pid in pids)
     with pytest.raises(httpx.ConnectError):
