@@ -57,9 +57,7 @@ class WorkerPlan:
 
 def work(plan: WorkerPlan, sockets: list[socket], ready: Connection) -> None:
     """A worker's life: build the sandbox on the inherited sockets, tell the parent, serve until SIGTERM."""
-    # Ctrl-C reaches the whole process group; the parent alone decides and sends SIGTERM, so a worker
-    # never stops on its own while the parent would take that for a death and replace it.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # already ignored since exec (see Supervisor._start); stays so
     try:
         sandbox = Sandbox.create(plan.names, store=plan.store, namespace=plan.namespace, host=plan.host,
                                  admin=plan.admin, admin_token=plan.admin_token, tls=plan.tls, limits=plan.limits)
@@ -100,7 +98,8 @@ class Supervisor:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self._stop)
         try:
-            self.workers = [self._start() for _ in range(self.count)]
+            for _ in range(self.count):
+                self.workers.append(self._start())
             while not self._stopping:
                 if not self._watch():
                     return 1
@@ -114,14 +113,21 @@ class Supervisor:
     def _start(self) -> _Worker:
         reader, writer = _SPAWN.Pipe(duplex=False)
         process = _SPAWN.Process(target=work, args=(self.plan, self.sockets, writer), name="mocks-worker")
-        process.start()
+        # Ctrl-C reaches the whole process group, workers too; the parent alone decides and sends SIGTERM,
+        # or a worker would stop on its own and look like a death to replace. An ignored signal stays
+        # ignored through exec, so the worker ignores it from its first instruction, imports included.
+        handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            process.start()
+        finally:
+            signal.signal(signal.SIGINT, handler)
         writer.close()  # the worker holds its own copy
         return _Worker(process, reader)
 
     def _watch(self) -> bool:
         """Wait a moment for news from the workers; False once they keep failing to start."""
         pipes = {w.ready_pipe: w for w in self.workers if not w.serving}
-        ended = {w.process.sentinel: w for w in self.workers}
+        ended = [w.process.sentinel for w in self.workers]
         for item in wait([*pipes, *ended], timeout=0.2):
             if item in pipes and not pipes[item].serving:
                 self._serving(pipes[item])
