@@ -22,7 +22,8 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check mocks tests examples benchmarks
 
-# make bench: in-process, then over HTTP against bare Starlette; ANCHORS=1 adds WireMock and Prism
+# make bench: in-process, then over HTTP against bare Starlette, the memory store beside the Redis store at 1 and 2
+# workers (a redis-server of its own on a free port, or ARGS="--redis URL"); ANCHORS=1 adds WireMock and Prism
 # (npm packages installed into .cache/anchors/ on first use). ARGS go to benchmarks.http, e.g.
 # make bench ARGS="--seconds 3 --rounds 1 --soak 10"
 bench: $(STAMP)

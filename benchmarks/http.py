@@ -2,6 +2,7 @@
 
     make bench                 # the sandbox against bare Starlette (uvloop + httptools)
     make bench ANCHORS=1       # ... and against WireMock (journal on and off) and Prism
+    make bench ARGS="--redis redis://HOST:PORT/0"   # the Redis rows on that Redis (default: one of its own)
     .venv/bin/python -m benchmarks.http --anchors --seconds 3 --rounds 1 --soak 10   # a quick look
 
 First every server is started cold once per round (order alternating between rounds): seconds
@@ -11,6 +12,11 @@ wrk (32 connections) on the GET, then each on the POST, alternating the order be
 a burst of load from elsewhere on the machine hits every server alike; memory is read again at
 the end. The report shows medians over rounds and each server's ratio to the sandbox. Last, the
 sandbox alone: its memory sampled over a long GET load. A benchmark reports; it never fails.
+
+The sandbox runs on the memory store and, beside it in the same rounds, on the Redis store with 1 and
+2 workers (`--store redis://… --workers N`), on a `redis-server` the run starts on a free port (or the
+one given with --redis / REDIS_URL); without one, those rows are skipped and the reason printed. Their
+memory is the sandbox's processes (parent and workers), not Redis'.
 """
 
 from __future__ import annotations
@@ -30,12 +36,14 @@ from pathlib import Path
 from benchmarks import anchors
 from benchmarks.loadgen import CONNECTIONS, Request, wrk
 from benchmarks.processes import Probe, Running, free_port, launch
+from benchmarks.redisserver import BenchRedis, bench_redis
 from benchmarks.routes import Routes, istockist_routes
 from mocks.registry import API_NAMES, load_contract
 
 ROOT = Path(__file__).resolve().parents[1]
 MOCKS = [str(Path(sys.executable).with_name("mocks"))]
 SANDBOX = "this sandbox (iStockist)"
+BARE = "bare Starlette (uvloop, httptools)"
 NO_LIMIT = ["--limit", "istockist=100000000/s"]  # the limiter still runs on every request; it never says no
 
 
@@ -57,10 +65,22 @@ def sandbox_command(port: int) -> list[str]:
     return [*MOCKS, "serve", "istockist", "--port", f"istockist={port}", *NO_LIMIT]
 
 
-def servers(routes: Routes, with_anchors: bool) -> list[Server]:
-    chosen = [Server(SANDBOX, sandbox_command),
-              Server("bare Starlette (uvloop, httptools)",
-                     lambda port: [sys.executable, "-m", "benchmarks.serve", str(port), json.dumps(routes.customer)])]
+def redis_row(workers: int) -> str:
+    return f"sandbox on Redis, {workers} worker{'s' if workers > 1 else ''}"
+
+
+def redis_command(redis: BenchRedis, workers: int) -> Callable[[int], list[str]]:
+    """The sandbox on the Redis store; a namespace of its own per start, so every cold start seeds."""
+    return lambda port: [*sandbox_command(port), "--store", redis.url, "--namespace", redis.new_namespace(),
+                         "--workers", str(workers)]
+
+
+def servers(routes: Routes, with_anchors: bool, redis: BenchRedis | None) -> list[Server]:
+    chosen = [Server(SANDBOX, sandbox_command)]
+    if redis is not None:
+        chosen += [Server(redis_row(n), redis_command(redis, n)) for n in (1, 2)]
+    chosen += [Server(BARE,
+                      lambda port: [sys.executable, "-m", "benchmarks.serve", str(port), json.dumps(routes.customer)])]
     if with_anchors:
         anchors.install()
         contract = ROOT / "contracts" / "istockist.yaml"
@@ -148,11 +168,17 @@ def report(chosen: list[Server], all_five: list[float], memory: list[tuple[float
     print(f"\nsandbox start-up serving all five APIs: {five:.2f} s (median of {len(all_five)})")
     print(f"sandbox RSS over {memory[-1][0]:.0f} s of GET load: " + ", ".join(f"{mb:.0f}" for _, mb in memory)
           + f" MB (growth after the first quarter: {growth:+.1f} MB)")
+    by_name = {s.name: s for s in chosen}
+    if (one := by_name.get(redis_row(1))) and (two := by_name.get(redis_row(2))):
+        print(f"Redis store, req/s of 1 worker to memory: GET {one.median('GET rps') / sandbox.median('GET rps'):.2f}, "
+              f"POST {one.median('POST rps') / sandbox.median('POST rps'):.2f}; of 2 workers to 1 worker: "
+              f"GET {two.median('GET rps') / one.median('GET rps'):.2f}, "
+              f"POST {two.median('POST rps') / one.median('POST rps'):.2f}")
     print("\ntargets:")
     ratio = {s.name: (sandbox.median("GET rps") / s.median("GET rps"), sandbox.median("POST rps") / s.median("POST rps"))
              for s in chosen}
     checks = [
-        ("GET >= 0.5x bare Starlette", ratio[chosen[1].name][0] >= 0.5),
+        ("GET >= 0.5x bare Starlette", ratio[BARE][0] >= 0.5),
         (f"GET p99 <= 10 ms at {CONNECTIONS} connections", sandbox.median("GET p99") <= 10),
         (f"POST p99 <= 15 ms at {CONNECTIONS} connections", sandbox.median("POST p99") <= 15),
         ("start-up <= 0.4 s for one API", sandbox.median("startup") <= 0.4),
@@ -168,12 +194,21 @@ def report(chosen: list[Server], all_five: list[float], memory: list[tuple[float
         print(f"  {'met    ' if met else 'NOT met'}  {text}")
 
 
-def main(seconds: float, rounds: int, warmup: float, soak_seconds: float, with_anchors: bool) -> None:
+def main(seconds: float, rounds: int, warmup: float, soak_seconds: float, with_anchors: bool,
+         redis_url: str | None) -> None:
     if shutil.which("wrk") is None:
         print("wrk is not installed: skipping the HTTP benchmark (apt-get install wrk)")
         return
+    with bench_redis(redis_url) as redis:
+        if isinstance(redis, str):
+            print(f"Redis store rows skipped: {redis}")
+        compare(seconds, rounds, warmup, soak_seconds, with_anchors, redis if isinstance(redis, BenchRedis) else None)
+
+
+def compare(seconds: float, rounds: int, warmup: float, soak_seconds: float, with_anchors: bool,
+            redis: BenchRedis | None) -> None:
     routes = istockist_routes()
-    chosen = servers(routes, with_anchors)
+    chosen = servers(routes, with_anchors, redis)
     print(f"\n{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start (the machine may be shared)")
     print(f"over HTTP: wrk -t1 -c{CONNECTIONS}, {seconds:g} s per route, server and round after {warmup:g} s of "
           f"warm-up, medians of {rounds} rounds, server order alternating between rounds;\n"
@@ -212,5 +247,7 @@ if __name__ == "__main__":
     parser.add_argument("--warmup", type=float, default=3,
                         help="warm-up seconds per route, for the JVM's JIT above all (default 3)")
     parser.add_argument("--soak", type=float, default=60, help="seconds of GET load for the RSS samples (default 60)")
+    parser.add_argument("--redis", default=os.environ.get("REDIS_URL"), metavar="URL",
+                        help="the Redis for the Redis-store rows (default: REDIS_URL, else a redis-server of its own)")
     options = parser.parse_args()
-    main(options.seconds, options.rounds, options.warmup, options.soak, options.anchors)
+    main(options.seconds, options.rounds, options.warmup, options.soak, options.anchors, options.redis)

@@ -47,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
                             "every process on one Redis and --namespace is one sandbox")
     serve.add_argument("--namespace", default="mocks",
                        help="the sandbox's name in a shared store (default mocks); ignored by the memory store")
+    serve.add_argument("--workers", type=_positive(int), default=1, metavar="N",
+                       help="processes serving the same ports (default 1); above 1 needs a shared store "
+                            "(--store redis://...)")
     serve.add_argument("--limit", action="append", default=[], metavar="API[.POLICY]=RATE",
                        help="change a rate limit, e.g. --limit lagerkoll=5/min --limit plggr.concurrent-requests=2")
     serve.add_argument("--scenario", action="append", default=[], metavar="NAME",
@@ -188,8 +191,11 @@ def _serve(args: argparse.Namespace) -> int:
             if listener not in known:
                 raise ValueError(f"--port {name}: {api_name} has no listener '{listener}' (has: {', '.join(known)})")
         ports[name] = int(port)
-    from mocks.state import check_store
+    from mocks.state import check_store, store_url
 
+    if args.workers > 1 and store_url(args.store) == "memory":
+        raise ValueError(f"--workers {args.workers} needs a shared store: the memory store lives in one process "
+                         "(add --store redis://HOST:PORT/DB)")
     check_store(args.store)  # a bad URL or a Redis that does not answer: exit 2 now, not 503s later
     sandbox = Sandbox.create(names, store=args.store, namespace=args.namespace, host=args.host, ports=ports,
                              admin=not args.no_admin, admin_token=args.admin_token, limits=_limits(args),
@@ -215,6 +221,11 @@ def _serve(args: argparse.Namespace) -> int:
 
         restore_files(args.snapshot, sandbox.apis)
     sandbox.bind()
+    if args.workers > 1:
+        from mocks.workers import serve_with_workers
+
+        return serve_with_workers(sandbox, store=args.store, namespace=args.namespace, count=args.workers,
+                                  on_all_serving=lambda: print(describe(sandbox), flush=True))
     print(describe(sandbox), flush=True)
     sandbox.run()
     return 0

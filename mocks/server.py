@@ -7,6 +7,7 @@ import contextlib
 import signal
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import uvicorn
@@ -70,34 +71,41 @@ class Sandbox:
         shared = clock or Clock(state=open_sandbox_state(store, namespace=namespace))
         return cls({name: load_api(name, store=store, namespace=namespace, clock=shared) for name in names}, **options)
 
-    def bind(self) -> list[Listener]:
-        """Open every listening socket up front, so ports are known (port 0 = any free port)."""
+    def bind(self, sockets: list[socket.socket] | None = None) -> list[Listener]:
+        """Open every listening socket up front, so ports are known (port 0 = any free port).
+
+        `sockets`: serve on these, already bound by a parent process (`--workers`), one per listener in the
+        order the parent's `listeners` lists them, instead of binding new ones."""
         if self.admin and self.admin_token is None and admin_needs_token(self.host):
             where = f"host {self.host}" if self.host else "every interface (--host '')"
             raise ValueError(f"the admin API on {where} (not loopback only) needs --admin-token (or --no-admin)")
+        inherited = iter(sockets) if sockets is not None else None
         for api in self.apis.values():
             for name, spec in api.contract.listeners.items():
-                port = self.ports.get(f"{api.name}.{name}", self.ports.get(api.name) if name == api.primary_listener
-                                      else None)
-                port = int(spec.get("port", 0)) if port is None else port
-                # IPPROTO_TCP explicitly: asyncio then sets TCP_NODELAY, or small responses wait ~40 ms
-                sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM,
-                                     socket.IPPROTO_TCP)
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                try:
-                    sock.bind((self.host, port))
-                except OSError as exc:
-                    sock.close()
-                    self.close()
-                    raise OSError(f"{api.name} ({name}): cannot listen on {self.host}:{port}: {exc.strerror}; "
-                                  f"choose another with --port {api.name}={port + 1000}") from None
-                sock.listen(128)
+                sock = next(inherited) if inherited is not None else self._listen(api, name, spec)
                 listener = Listener(api, name, self.host, sock.getsockname()[1], api.name in self.tls, sock)
                 self.listeners.append(listener)
                 register_listeners([listener.port])  # outbound requests must never reach it
             api.base_urls = {l.name: l.url for l in self.listeners if l.api is api}
         link_sandbox(self.apis.values())  # each API's console links to the others
         return self.listeners
+
+    def _listen(self, api: Api, name: str, spec: dict) -> socket.socket:
+        port = self.ports.get(f"{api.name}.{name}", self.ports.get(api.name) if name == api.primary_listener else None)
+        port = int(spec.get("port", 0)) if port is None else port
+        # IPPROTO_TCP explicitly: asyncio then sets TCP_NODELAY, or small responses wait ~40 ms
+        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM,
+                             socket.IPPROTO_TCP)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.host, port))
+        except OSError as exc:
+            sock.close()
+            self.close()
+            raise OSError(f"{api.name} ({name}): cannot listen on {self.host}:{port}: {exc.strerror}; "
+                          f"choose another with --port {api.name}={port + 1000}") from None
+        sock.listen(128)
+        return sock
 
     def close(self) -> None:
         unregister_listeners(l.port for l in self.listeners)
@@ -106,7 +114,8 @@ class Sandbox:
                 listener.socket.close()
         self.listeners.clear()
 
-    async def serve(self) -> None:
+    async def serve(self, on_ready: Callable[[], None] | None = None) -> None:
+        """Serve every listener; `on_ready` is called once all of them accept connections."""
         if not self.listeners:
             self.bind()
         for listener in self.listeners:
@@ -120,20 +129,29 @@ class Sandbox:
                                     timeout_keep_alive=limits.keep_alive,  # type: ignore[arg-type]
                                     h11_max_incomplete_event_size=limits.max_header_bytes)
             self._servers.append(_Server(config))
-        await asyncio.gather(*(server.serve(sockets=[l.socket]) for server, l in zip(self._servers, self.listeners)))
+        serving = [server.serve(sockets=[l.socket]) for server, l in zip(self._servers, self.listeners)]
+        await asyncio.gather(*serving, *([self._announce(on_ready)] if on_ready else []))
+
+    async def _announce(self, on_ready: Callable[[], None]) -> None:
+        while not all(server.started for server in self._servers):  # uvicorn has no hook: look every 20 ms
+            if any(server.should_exit for server in self._servers):
+                return
+            await asyncio.sleep(0.02)
+        on_ready()
 
     def stop(self) -> None:
         for server in self._servers:
             server.should_exit = True
 
-    def run(self) -> None:
-        """Serve in the foreground until Ctrl-C or SIGTERM."""
+    def run(self, *, stop_on: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM),
+            on_ready: Callable[[], None] | None = None) -> None:
+        """Serve in the foreground until one of the `stop_on` signals (Ctrl-C or SIGTERM)."""
         settle_after_start_up()
         loop = new_event_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in stop_on:
             loop.add_signal_handler(sig, self.stop)
         try:
-            loop.run_until_complete(self.serve())
+            loop.run_until_complete(self.serve(on_ready))
         finally:
             loop.close()
             self.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -35,6 +36,7 @@ def info(api: Api, listener: str, request: MockRequest, params: dict[str, str]) 
         "credentials": credentials_table(api),
         "operations": len(api.operations),
         "admin_routes": routes(),
+        "worker": {"pid": os.getpid()},  # which process answered: `mocks serve --workers N` runs several
     })
 
 

@@ -35,7 +35,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("adapters", {"asgi", "protocol", "admin_gate", "inprocess", "admin", "admin.table", "admin.sandbox",
                   "admin.steer", "scenarios.replay", "har", "snapshot", "state_pages", "console",
                   "console.assets", "console.links", "console.routes", "console.stream", "app"}),
-    ("serve", {"server", "control"}),
+    ("serve", {"server", "control", "workers"}),
     ("verify", {"verify.*"}),
     ("entry", {"cli", "pytest_plugin", "__init__"}),  # what users run or import: may use everything
 ]
