@@ -189,6 +189,9 @@ class MemorySteering:
     def next_due(self) -> float | None:
         return self._deliveries.next_due()
 
+    def next_lease_end(self) -> float | None:
+        return self._deliveries.next_lease_end()
+
     def deliveries(self) -> list[Delivery]:
         with self._lock:
             return list(self._deliveries.kept())

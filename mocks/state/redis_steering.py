@@ -68,6 +68,7 @@ class RedisSteering:
         self._strike, self._journal_append = register(lua.STRIKE), register(lua.JOURNAL_APPEND)
         self._enqueue, self._lease_due = register(lua.ENQUEUE), register(lua.LEASE_DUE)
         self._finish, self._release_lease = register(lua.FINISH_ATTEMPT), register(lua.RELEASE_LEASE)
+        self._next_due, self._next_lease_end = register(lua.NEXT_DUE), register(lua.NEXT_LEASE_END)
 
     def _reset_steering(self) -> None:
         """After `reset` removed the namespace's other keys: limits to their baseline, faults versioned."""
@@ -200,8 +201,13 @@ class RedisSteering:
         self._release_lease(keys=self._delivery_keys(), args=[delivery_id, worker])
 
     def next_due(self) -> float | None:
-        first = self.client.zrange(self._k("dlv:due"), 0, 0, withscores=True)
-        return first[0][1] if first else None
+        """The due time of the earliest delivery no live lease holds (one a lease holds is still in `dlv:due`)."""
+        found = self._next_due(keys=[self._k("dlv:due"), self._k("dlv:lease")], args=[])
+        return None if found is None else float(found)
+
+    def next_lease_end(self) -> float | None:
+        found = self._next_lease_end(keys=[self._k("dlv:lease")], args=[])
+        return None if found is None else int(found) / 1000
 
     def deliveries(self) -> list[Delivery]:
         static, state, next_at, attempts, *_ = self._delivery_keys()

@@ -224,6 +224,9 @@ def test_each_due_attempt_is_leased_to_one_worker(store):
     queued(store, "a", 1.0), queued(store, "b", 5.0)
     assert store.next_due() == 1.0
     assert [d.id for d in store.lease_due(2.0, "w1", 30.0, 10)] == ["a"]
+    assert store.next_due() == 5.0  # "a" is held: the next attempt free to lease is "b"'s
+    lease_end = store.next_lease_end()  # a shared store's lease ends in real time; one process holds it
+    assert lease_end is None if isinstance(store, MemoryStore) else 29.0 < lease_end <= 30.0
     assert store.lease_due(2.0, "w2", 30.0, 10) == []  # "a" is w1's; "b" is not due
     assert not store.finish_attempt("a", "w2", {"number": 1}, "delivered")  # not w2's lease
     assert store.finish_attempt("a", "w1", {"number": 1}, "retry", next_at=9.0)
