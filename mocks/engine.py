@@ -107,3 +107,4 @@ class Api:
 
     async def stop(self) -> None:
         await self.webhooks.stop()
+        await self.events.stop()

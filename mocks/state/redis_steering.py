@@ -25,6 +25,7 @@ from mocks.types import Event
 COUNTS = ("queued", "delivered", "failed", "evicted", "evicted_pending")
 _DELIVERY_KEYS = ("dlv", "dlv:state", "dlv:next", "dlv:attempts", "dlv:due", "dlv:lease", "dlv:owner",
                   "dlv:order", "dlv:done", "dlv:counts", "dlv:serial")
+FOLLOW_BATCH = 500  # events one follow call returns at most
 KEPT_BY_RESET = ("lim:settings", "lim:baseline", "faults:next", "faults:version", "journal:seq")
 
 
@@ -174,6 +175,20 @@ class RedisSteering:
 
     def clear_events(self) -> None:
         self.client.delete(self._k("events"))
+
+    def events_cursor(self) -> str:
+        newest = self.client.xrevrange(self._k("events"), count=1)
+        return newest[0][0] if newest else "0-0"
+
+    def events_after(self, cursor: str, wait: float) -> tuple[str, list[Any]]:
+        """XREAD BLOCK from `cursor` (a stream id): this thread waits up to `wait` seconds (at most 1)."""
+        # BLOCK 0 would wait for ever; over the client's 2 s socket timeout, a quiet stream would read as Redis down
+        block = max(1, int(min(wait, 1.0) * 1000))
+        found = self._raw().xread({self._k("events"): cursor}, count=FOLLOW_BATCH, block=block)
+        entries = found[0][1] if found else []
+        if not entries:
+            return cursor, []
+        return entries[-1][0].decode(), [Event(**json.loads(fields[b"e"])) for _, fields in entries]
 
     # deliveries: a queue with leases that expire in real time (Redis' clock) ---------------------------
     def _delivery_keys(self) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import threading
 import typing
 from collections.abc import Callable, Iterator
 
@@ -190,6 +191,30 @@ def test_events_keep_a_bounded_history_until_reset(store):
     assert [(e.id, e.data) for e in store.events()] == [("e2", {"n": 2}), ("e3", {"n": 3})]
     store.reset()
     assert store.events() == []
+
+
+def event(n: int) -> Event:
+    return Event("session.created", "session", {"n": n}, "t1", None, float(n), id=f"e{n}")
+
+
+def test_a_follower_waits_for_events_published_after_its_cursor_and_across_a_reset(store):
+    store.publish(event(0), keep=10)
+    cursor = store.events_cursor()  # e0 is history: a follower hears only what comes later
+    publisher = threading.Timer(0.2, lambda: [store.publish(event(n), keep=10) for n in (1, 2)])
+    publisher.start()
+    try:
+        found: list[Event] = []
+        while len(found) < 2:
+            cursor, more = store.events_after(cursor, 5.0)  # blocks this thread until they come
+            assert more, "the follow returned with nothing before the events were published"
+            found += more
+    finally:
+        publisher.join()
+    assert [e.id for e in found] == ["e1", "e2"] and found[0].data == {"n": 1}
+    assert store.events_after(cursor, 0.05) == (cursor, [])  # nothing new: back with nothing once it waited
+    store.reset()
+    store.publish(event(3), keep=10)
+    assert [e.id for e in store.events_after(cursor, 1.0)[1]] == ["e3"]  # a cursor from before a reset still follows
 
 
 # the sandbox's clock ----------------------------------------------------------------------------
