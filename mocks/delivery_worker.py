@@ -72,7 +72,7 @@ class DeliveryWorker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self.crashes = 0
-        self.store_down = False  # the last look found the shared store not answering (said once per outage)
+        self.store_unreachable = False  # the last look found the shared store not answering (said once per outage)
         clock.listeners.append(self.poke)  # a moved clock can make a retry due
 
     # scheduling ----------------------------------------------------------------------------------
@@ -126,10 +126,10 @@ class DeliveryWorker:
                     await self._run()
                 except Exception as exc:
                     if store_down(exc):  # it comes back by itself: look again, without a traceback each time
-                        if not self.store_down:
+                        if not self.store_unreachable:
                             log.warning("the webhook delivery worker cannot reach the store (%s); "
                                         "looking again every %g s", exc, STORE_DOWN_PAUSE)
-                        self.store_down = True
+                        self.store_unreachable = True
                         await asyncio.sleep(STORE_DOWN_PAUSE)
                         continue
                     self.crashes += 1
@@ -151,8 +151,8 @@ class DeliveryWorker:
             ends = loop.time() + self.lease - min(FINISH_TIME, self.lease / 4)
             for delivery in self.log.lease_due(now, holder, self.lease, BATCH):
                 self._start(delivery, holder, ends)
-            if self.store_down:
-                self.store_down = False
+            if self.store_unreachable:
+                self.store_unreachable = False
                 log.warning("the webhook delivery worker reaches the store again")
             await self._sleep(now)
 
