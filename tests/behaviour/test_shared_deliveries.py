@@ -148,7 +148,7 @@ def test_a_delivery_whose_process_is_killed_mid_attempt_is_delivered_once_by_the
     os.kill(hanging, signal.SIGKILL)
     (survivor,) = [client for pid, client in clients.items() if pid != hanging]
 
-    delivered = wait_until(lambda: the_delivery(survivor)[0]["state"] == "delivered", 30,
+    delivered = wait_until(lambda: the_delivery(survivor)[0]["state"] == "delivered", 20,
                            "the other process to take the delivery over")
     assert delivered
     delivery, counts = the_delivery(survivor)
