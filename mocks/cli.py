@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from mocks.delivery_worker import LEASE
 from mocks.registry import API_NAMES
 from mocks.urls import admin_url
 
@@ -50,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=_positive(int), default=1, metavar="N",
                        help="processes serving the same ports (default 1); above 1 needs a shared store "
                             "(--store redis://...)")
+    serve.add_argument("--delivery-lease", type=_positive(float, most=86400), default=LEASE, metavar="SECONDS",
+                       help=f"how long one webhook delivery attempt may hold its lease (default {LEASE:g}, at most 86400): "
+                            "it gives up then, and another process may take the delivery over")
     serve.add_argument("--limit", action="append", default=[], metavar="API[.POLICY]=RATE",
                        help="change a rate limit, e.g. --limit lagerkoll=5/min --limit plggr.concurrent-requests=2")
     serve.add_argument("--scenario", action="append", default=[], metavar="NAME",
@@ -138,14 +142,16 @@ def _connection_options(serve: argparse.ArgumentParser) -> None:
                        help=f"open connections per listener; more are answered 503 (default {default.max_connections})")
 
 
-def _positive(kind: type):
+def _positive(kind: type, *, most: float | None = None):
     def parse(text: str):
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"'{text}' is not a {'whole ' if kind is int else ''}number") from None
-        if not 0 < value < 1e6:
+        if most is None and not 0 < value < 1e6:
             raise argparse.ArgumentTypeError(f"'{text}' must be above 0 and below 1000000")
+        if most is not None and not 0 < value <= most:
+            raise argparse.ArgumentTypeError(f"'{text}' must be above 0 and at most {most:g}")
         return value
 
     return parse
@@ -199,6 +205,7 @@ def _serve(args: argparse.Namespace) -> int:
     check_store(args.store)  # a bad URL or a Redis that does not answer: exit 2 now, not 503s later
     sandbox = Sandbox.create(names, store=args.store, namespace=args.namespace, host=args.host, ports=ports,
                              admin=not args.no_admin, admin_token=args.admin_token, limits=_limits(args),
+                             delivery_lease=args.delivery_lease,
                              tls={"istockist": tuple(args.tls)} if args.tls and "istockist" in names else {})
     for target, rate in _pairs(args.limit, "--limit"):
         api_name, _, policy = target.partition(".")

@@ -63,6 +63,9 @@ class StoredDeliveries:
     def next_due(self) -> float | None:
         return self.store.next_due()
 
+    def next_lease_end(self) -> float | None:
+        return self.store.next_lease_end()
+
     @property
     def counts(self) -> dict[str, int]:
         return self.store.delivery_counts()

@@ -9,12 +9,19 @@
 - **Takes work from the store's queue.** Due attempts are leased (`lease_due`), so two workers serving
   one sandbox never make the same attempt; each is recorded with `finish_attempt`, and one stopped
   before it started is given back (`release_lease`).
+- **Never outlives its lease.** An attempt gives up at its lease's end (a shared store then lets another
+  process take the delivery over, so a longer attempt could be made twice); one still waiting for its
+  lane then is given back unstarted. Each look leases under a name of its own, so a late answer to an
+  earlier lease can never record over a later one.
+- **Notices a lease that ran out.** It sleeps at most until the earliest lease held anywhere ends, and
+  never longer than one lease, so a delivery whose process died is taken over promptly.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import uuid
 from collections.abc import Callable
@@ -22,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from mocks.deliveries import Delivery, RetryPolicy
+from mocks.state import store_down
 
 if TYPE_CHECKING:
     import httpx
@@ -32,7 +40,9 @@ log = logging.getLogger("mocks.webhooks")
 LANE_WIDTH = 4  # attempts in flight per receiver
 MAX_SLEEP = 30.0  # seconds: a safety net only; every change that can make a delivery due wakes the worker
 RESTART_PAUSE = 0.1  # seconds before a crashed scheduler starts again, so a persistent fault cannot spin
-LEASE = 300.0  # seconds of real time a shared store lets one worker hold an attempt
+STORE_DOWN_PAUSE = 1.0  # seconds between looks while the shared store does not answer
+LEASE = 300.0  # seconds of real time a shared store lets one worker hold an attempt (mocks serve --delivery-lease)
+FINISH_TIME = 0.25  # seconds kept at a lease's end to record the attempt while the lease still holds
 BATCH = 1000  # attempts leased at one look
 
 
@@ -47,24 +57,23 @@ def receiver_of(url: str) -> str:
 
 class DeliveryWorker:
     def __init__(self, deliveries: Any, clock: Clock, retry: RetryPolicy,
-                 client: Callable[[], httpx.AsyncClient]) -> None:
+                 client: Callable[[], httpx.AsyncClient], *, lease: float = LEASE) -> None:
         self.log = deliveries  # the queue: a DeliveryLog, or the store's (deliveries.StoredDeliveries)
         self.clock = clock
         self.retry = retry
+        self.lease = lease
         self.name = f"worker-{uuid.uuid4().hex[:12]}"  # whose leases these are
+        self._looks = itertools.count()  # each look leases under its own holder name
         self._client = client
+        self._http: httpx.AsyncClient | None = None  # made at the first attempt: a sandbox that never delivers never imports httpx
         self._lanes: dict[str, tuple[asyncio.Semaphore, int]] = {}  # receiver -> (lane, attempts using it)
         self._attempts: set[asyncio.Task] = set()
         self._task: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self.crashes = 0
+        self.store_unreachable = False  # the last look found the shared store not answering (said once per outage)
         clock.listeners.append(self.poke)  # a moved clock can make a retry due
-
-    @property
-    def idle(self) -> bool:
-        """Nothing due and nothing in flight."""
-        return self.log.next_due() is None and not self._attempts
 
     # scheduling ----------------------------------------------------------------------------------
     def schedule(self, delivery: Delivery | None = None) -> None:
@@ -111,47 +120,77 @@ class DeliveryWorker:
         self._task = None
 
     async def _supervise(self) -> None:
-        async with self._client() as client:
+        try:
             while True:
                 try:
-                    await self._run(client)
-                except Exception:
+                    await self._run()
+                except Exception as exc:
+                    if store_down(exc):  # it comes back by itself: look again, without a traceback each time
+                        if not self.store_unreachable:
+                            log.warning("the webhook delivery worker cannot reach the store (%s); "
+                                        "looking again every %g s", exc, STORE_DOWN_PAUSE)
+                        self.store_unreachable = True
+                        await asyncio.sleep(STORE_DOWN_PAUSE)
+                        continue
                     self.crashes += 1
                     log.exception("the webhook delivery worker crashed; starting it again")
                     await asyncio.sleep(RESTART_PAUSE)
+        finally:
+            http, self._http = self._http, None
+            if http is not None:
+                await http.aclose()
 
-    async def _run(self, client: httpx.AsyncClient) -> None:
+    async def _run(self) -> None:
         assert self._wake is not None
+        loop = asyncio.get_running_loop()
         while True:
             self._wake.clear()  # before looking: a poke while we look makes the wait below return at once
             now = self.clock.now()
-            for delivery in self.log.lease_due(now, self.name, LEASE, BATCH):
-                self._start(client, delivery)
+            holder = f"{self.name}/{next(self._looks)}"
+            # the lease starts on the store's clock during the call, so this end is at or before the store's
+            ends = loop.time() + self.lease - min(FINISH_TIME, self.lease / 4)
+            for delivery in self.log.lease_due(now, holder, self.lease, BATCH):
+                self._start(delivery, holder, ends)
+            if self.store_unreachable:
+                self.store_unreachable = False
+                log.warning("the webhook delivery worker reaches the store again")
             await self._sleep(now)
 
     async def _sleep(self, now: float) -> None:
         assert self._wake is not None
-        wait = MAX_SLEEP
+        # a lease taken by another process after this look ends within one lease from now: look by then
+        wait = min(MAX_SLEEP, self.lease)
         due = self.log.next_due()
         if due is not None and not self.clock.frozen:  # a frozen clock moves only by an admin call, which pokes
-            wait = min(max(due - now, 0.0), MAX_SLEEP)
+            wait = min(max(due - now, 0.0), wait)
+        lease_end = self.log.next_lease_end()
+        if lease_end is not None:
+            wait = min(lease_end, wait)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), wait)
 
-    def _start(self, client: httpx.AsyncClient, delivery: Delivery) -> None:
-        task = asyncio.get_running_loop().create_task(self._in_lane(client, delivery))
+    def _start(self, delivery: Delivery, holder: str, ends: float) -> None:
+        task = asyncio.get_running_loop().create_task(self._in_lane(delivery, holder, ends))
         self._attempts.add(task)
         task.add_done_callback(self._attempts.discard)
 
-    async def _in_lane(self, client: httpx.AsyncClient, delivery: Delivery) -> None:
+    async def _in_lane(self, delivery: Delivery, holder: str, ends: float) -> None:
         receiver = receiver_of(delivery.url)
         lane, users = self._lanes.get(receiver) or (asyncio.Semaphore(LANE_WIDTH), 0)
         self._lanes[receiver] = (lane, users + 1)
         try:
-            async with lane:
-                await self._attempt(client, delivery)
+            try:
+                async with asyncio.timeout_at(ends):
+                    await lane.acquire()
+            except TimeoutError:  # its lease ran out while it waited: unstarted, due again for any worker
+                self.log.release_lease(delivery.id, holder)
+                return
+            try:
+                await self._attempt(delivery, holder, ends)
+            finally:
+                lane.release()
         except asyncio.CancelledError:  # stopped: the delivery is due again when a worker next runs
-            self.log.release_lease(delivery.id, self.name)
+            self.log.release_lease(delivery.id, holder)
             raise
         finally:
             lane, users = self._lanes[receiver]
@@ -160,22 +199,30 @@ class DeliveryWorker:
             else:
                 self._lanes[receiver] = (lane, users - 1)
 
-    async def _attempt(self, client: httpx.AsyncClient, delivery: Delivery) -> None:
+    async def _attempt(self, delivery: Delivery, holder: str, ends: float) -> None:
         attempt: dict = {"at": self.clock.now(), "number": len(delivery.attempts) + 1}
         try:
-            response = await client.post(delivery.url, content=delivery.body, headers=delivery.headers)
+            async with asyncio.timeout_at(ends):
+                response = await self._http_client().post(delivery.url, content=delivery.body,
+                                                          headers=delivery.headers)
             attempt["status"] = response.status_code
             ok = 200 <= response.status_code < 300
-        except asyncio.CancelledError:
-            raise
+        except TimeoutError:
+            attempt["error"] = f"TimeoutError: no answer before the attempt's lease ended ({self.lease:g} s)"
+            ok = False
         except Exception as exc:  # noqa: BLE001 - any error of one attempt (OverflowError for port 99999, ...) is its failure
             attempt["error"] = f"{type(exc).__name__}: {exc}"
             ok = False
         number = attempt["number"]
         if ok:
-            self.log.finish_attempt(delivery.id, self.name, attempt, "delivered")
+            self.log.finish_attempt(delivery.id, holder, attempt, "delivered")
         elif number >= self.retry.max_attempts:
-            self.log.finish_attempt(delivery.id, self.name, attempt, "failed")
-        elif self.log.finish_attempt(delivery.id, self.name, attempt, "retry",
+            self.log.finish_attempt(delivery.id, holder, attempt, "failed")
+        elif self.log.finish_attempt(delivery.id, holder, attempt, "retry",
                                      self.clock.now() + self.retry.delay(number)):
             self.poke()  # a new due time: the scheduler looks again
+
+    def _http_client(self) -> httpx.AsyncClient:
+        if self._http is None:
+            self._http = self._client()
+        return self._http

@@ -29,14 +29,14 @@ from mocks.runtime import Runtime
 from mocks.state.protocol import Store
 from mocks.steering import Steering
 from mocks.types import MockRequest, MockResponse
-from mocks.webhooks import WebhookDispatcher
+from mocks.webhooks import LEASE, WebhookDispatcher
 
 __all__ = ["Api", "CompiledOperation", "Trace"]
 
 
 class Api:
     def __init__(self, contract: Contract, fixtures: Fixtures, store: Store, clock: Clock | None = None,
-                 *, journal_size: int = 2000) -> None:
+                 *, journal_size: int = 2000, delivery_lease: float = LEASE) -> None:
         self.contract, self.name, self.fixtures, self.store = contract, contract.name, fixtures, store
         self.clock = clock or Clock()
         self.errors = ErrorCatalog(contract)
@@ -50,7 +50,7 @@ class Api:
         idempotency = contract.extension("idempotency")
         self.idempotency = Idempotency(idempotency, store) if idempotency else None
         self.runtime = Runtime(self.name, contract, fixtures, self.resources, store, self.clock, self.events, self.auth)
-        self.webhooks = WebhookDispatcher(self.runtime)
+        self.webhooks = WebhookDispatcher(self.runtime, lease=delivery_lease)
         self.runtime.deliveries = self.webhooks
         self.operations: dict[str, CompiledOperation] = {
             op.id: compile_operation(self.runtime, op, self.limiter, self.errors) for op in contract.operations}
@@ -107,3 +107,4 @@ class Api:
 
     async def stop(self) -> None:
         await self.webhooks.stop()
+        await self.events.stop()

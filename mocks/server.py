@@ -17,6 +17,7 @@ from mocks.app import MockApp
 from mocks.clock import Clock
 from mocks.connection_limits import ConnectionLimits
 from mocks.console.links import link_sandbox
+from mocks.delivery_worker import LEASE
 from mocks.engine import Api
 from mocks.eventloop import new_event_loop
 from mocks.heap import settle_after_start_up
@@ -60,6 +61,7 @@ class Sandbox:
     admin_token: str | None = None
     tls: dict[str, tuple[str, str]] = field(default_factory=dict)  # api -> (cert, key)
     limits: ConnectionLimits = field(default_factory=ConnectionLimits)  # per listener
+    delivery_lease: float = LEASE  # seconds one webhook delivery attempt may hold its lease
     listeners: list[Listener] = field(default_factory=list)
     _servers: list[_Server] = field(default_factory=list)
     _thread: threading.Thread | None = None
@@ -67,9 +69,11 @@ class Sandbox:
 
     @classmethod
     def create(cls, names: list[str], *, store: str = "memory", namespace: str = DEFAULT_NAMESPACE,
-               clock: Clock | None = None, **options) -> Sandbox:
+               clock: Clock | None = None, delivery_lease: float = LEASE, **options) -> Sandbox:
         shared = clock or Clock(state=open_sandbox_state(store, namespace=namespace))
-        return cls({name: load_api(name, store=store, namespace=namespace, clock=shared) for name in names}, **options)
+        apis = {name: load_api(name, store=store, namespace=namespace, clock=shared, delivery_lease=delivery_lease)
+                for name in names}
+        return cls(apis, delivery_lease=delivery_lease, **options)
 
     def bind(self, sockets: list[socket.socket] | None = None) -> list[Listener]:
         """Open every listening socket up front, so ports are known (port 0 = any free port).

@@ -14,7 +14,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from mocks.deliveries import Delivery, RetryPolicy, StoredDeliveries
-from mocks.delivery_worker import DeliveryWorker
+from mocks.delivery_worker import LEASE, DeliveryWorker
 from mocks.media import dump_json
 from mocks.templates import compile_template
 
@@ -32,7 +32,7 @@ def sign(secret: str, body: bytes) -> str:
 
 
 class WebhookDispatcher:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, *, lease: float = LEASE) -> None:
         self.runtime = runtime
         spec = runtime.contract.extension("webhooks") or {}
         self.spec = spec
@@ -48,7 +48,7 @@ class WebhookDispatcher:
         # where deliveries go: real HTTP by default; tests and fuzzers hand in an httpx transport
         # (e.g. httpx.MockTransport) so that generated handler URLs are never contacted
         self.transport: httpx.AsyncBaseTransport | None = None
-        self.worker = DeliveryWorker(self.deliveries, runtime.clock, self.retry, self.client)
+        self.worker = DeliveryWorker(self.deliveries, runtime.clock, self.retry, self.client, lease=lease)
         if "subscriptions" in spec:
             runtime.events.listeners.append(self.on_event)
 
@@ -105,8 +105,8 @@ class WebhookDispatcher:
         return httpx.AsyncClient(timeout=self.timeout, transport=self.transport or guarded_transport())
 
     async def start(self) -> None:
-        if not self.worker.idle:  # else the first delivery starts it: a sandbox that never delivers never needs httpx
-            self.worker.ensure_running()
+        # in every process: with a shared store, deliveries queued elsewhere (or taken over) are due here too
+        self.worker.ensure_running()
 
     async def stop(self) -> None:
         await self.worker.stop()

@@ -48,11 +48,12 @@ class WorkerPlan:
     admin_token: str | None
     tls: dict[str, tuple[str, str]]
     limits: ConnectionLimits
+    delivery_lease: float
 
     @classmethod
     def of(cls, sandbox: Sandbox, store: str, namespace: str) -> WorkerPlan:
         return cls(list(sandbox.apis), store, namespace, sandbox.host, sandbox.admin, sandbox.admin_token,
-                   dict(sandbox.tls), sandbox.limits)
+                   dict(sandbox.tls), sandbox.limits, sandbox.delivery_lease)
 
 
 def work(plan: WorkerPlan, sockets: list[socket], ready: Connection) -> None:
@@ -60,7 +61,8 @@ def work(plan: WorkerPlan, sockets: list[socket], ready: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # already ignored since exec (see Supervisor._start); stays so
     try:
         sandbox = Sandbox.create(plan.names, store=plan.store, namespace=plan.namespace, host=plan.host,
-                                 admin=plan.admin, admin_token=plan.admin_token, tls=plan.tls, limits=plan.limits)
+                                 admin=plan.admin, admin_token=plan.admin_token, tls=plan.tls, limits=plan.limits,
+                                 delivery_lease=plan.delivery_lease)
         sandbox.bind(sockets)
     except Exception as exc:  # noqa: BLE001 - any failure to start is reported by the parent's rule
         print(f"mocks: worker {os.getpid()} could not start: {exc}", file=sys.stderr, flush=True)

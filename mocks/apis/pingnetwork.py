@@ -45,13 +45,20 @@ async def customer_limits(exchange: Exchange, _: Any) -> Result:
 
 
 async def session_events(exchange: Exchange, _: Any) -> Result:
-    """Server-sent events: a snapshot of the caller's sessions, then (for EventSource clients) live changes."""
+    """Server-sent events: a snapshot of the caller's sessions, then (for EventSource clients) live changes
+    made through any process serving the sandbox, until the client leaves or the store stops answering."""
     runtime, scope = exchange.runtime, exchange.scope
     resource = runtime.resources["session"]
-    sessions = sorted((resource.public(r) for r in records_in_scope(runtime.store, "session", scope)),
-                      key=lambda s: (s.get("created_at", ""), s.get("id", "")))
     follow = "text/event-stream" in (exchange.request.header("accept") or "")
-    queue = runtime.events.subscribe() if follow else None
+    queue = runtime.events.subscribe() if follow else None  # before the snapshot: no change falls between
+    try:
+        sessions = sorted((resource.public(r) for r in records_in_scope(runtime.store, "session", scope)),
+                          key=lambda s: (s.get("created_at", ""), s.get("id", "")))
+    except BaseException:
+        if queue is not None:
+            runtime.events.unsubscribe(queue)
+        raise
+    in_snapshot = {session["id"] for session in sessions}
 
     async def frames() -> AsyncIterator[bytes]:
         sequence = 0
@@ -76,9 +83,13 @@ async def session_events(exchange: Exchange, _: Any) -> Result:
                 except TimeoutError:
                     yield b": keep-alive\n\n"
                     continue
+                if event is None:
+                    return  # the store stopped answering: end the stream cleanly; EventSource reconnects
                 kind = _LIVE.get(event.type.rsplit(".", 1)[-1])
                 if event.resource != "session" or event.scope != scope or kind is None:
                     continue
+                if kind == "session_start" and event.data.get("id") in in_snapshot:
+                    continue  # created as this stream opened: the snapshot has announced it
                 if kind == "session_start":
                     yield frame(kind, _start(event.data))
                 else:

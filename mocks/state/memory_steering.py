@@ -26,7 +26,9 @@ class MemorySteering:
         self._fault_ids = itertools.count(1)
         self._journal_seq = itertools.count(1)
         self._journal: deque[Any] = deque(maxlen=2000)
-        self._events: deque[Any] = deque(maxlen=500)
+        self._events: deque[tuple[int, Any]] = deque(maxlen=500)  # (number, event)
+        self._published = 0  # events ever published: the followers' cursor, never reset
+        self._event_arrived = threading.Condition(self._lock)
         self._deliveries = DeliveryLog()
 
     def _reset_steering(self) -> None:
@@ -157,11 +159,24 @@ class MemorySteering:
         with self._lock:
             if self._events.maxlen != keep:
                 self._events = deque(self._events, maxlen=keep)
-            self._events.append(event)
+            self._published += 1
+            self._events.append((self._published, event))
+            self._event_arrived.notify_all()
 
     def events(self) -> list[Any]:
         with self._lock:
-            return list(self._events)
+            return [event for _, event in self._events]
+
+    def events_cursor(self) -> str:
+        with self._lock:
+            return str(self._published)
+
+    def events_after(self, cursor: str, wait: float) -> tuple[str, list[Any]]:
+        """Events published after `cursor`, waiting up to `wait` seconds for one (blocks this thread)."""
+        after = int(cursor)
+        with self._event_arrived:
+            self._event_arrived.wait_for(lambda: self._published > after, timeout=wait)
+            return str(self._published), [event for number, event in self._events if number > after]
 
     def clear_events(self) -> None:
         with self._lock:
@@ -188,6 +203,9 @@ class MemorySteering:
 
     def next_due(self) -> float | None:
         return self._deliveries.next_due()
+
+    def next_lease_end(self) -> float | None:
+        return self._deliveries.next_lease_end()
 
     def deliveries(self) -> list[Delivery]:
         with self._lock:

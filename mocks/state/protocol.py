@@ -117,6 +117,14 @@ class Store(Protocol):
     def publish(self, event: Any, keep: int) -> None: ...
     def events(self) -> list[Any]: ...
     def clear_events(self) -> None: ...
+    def events_cursor(self) -> str:
+        """Where the event history ends now: `events_after` from it returns only events published later."""
+
+    def events_after(self, cursor: str, wait: float) -> tuple[str, list[Any]]:
+        """Events published after `cursor`, oldest first, with the cursor to pass next; waits up to `wait`
+        seconds for the first. It blocks the calling thread (run it off the event loop): following the
+        events of every process (Redis: XREAD BLOCK on the events stream)."""
+
 
     # deliveries: a queue with leases, so that each attempt is made by exactly one worker
     def enqueue_delivery(self, delivery: Delivery, capacity: int) -> None: ...
@@ -126,7 +134,13 @@ class Store(Protocol):
         """Record an attempt: delivered, failed or retry at `next_at` (False: the lease was lost)."""
 
     def release_lease(self, delivery_id: str, worker: str) -> None: ...
-    def next_due(self) -> float | None: ...
+    def next_due(self) -> float | None:
+        """When the earliest attempt free to lease is due, on the mock clock (None: none is)."""
+
+    def next_lease_end(self) -> float | None:
+        """Seconds of real time until the earliest lease held on a pending delivery ends (None: none held,
+        or leases never end, as in one process): when a worker must look to take a delivery over."""
+
     def deliveries(self) -> list[Delivery]: ...
     def delivery_counts(self) -> dict[str, int]: ...
     def clear_deliveries(self) -> None: ...

@@ -117,8 +117,12 @@ class DeliveryLog:
                 self._push(delivery)
 
     def next_due(self) -> float | None:
-        """When the earliest queued attempt is due (None: nothing queued)."""
+        """When the earliest attempt free to lease is due (None: none queued; a leased one is not in the heap)."""
         return self._due[0][0] if self._due else None
+
+    def next_lease_end(self) -> float | None:
+        """Seconds until the earliest lease ends: never here, where a lease is held until finished or released."""
+        return None
 
     def _evict(self) -> None:
         if self._completed:

@@ -25,6 +25,7 @@ from mocks.types import Event
 COUNTS = ("queued", "delivered", "failed", "evicted", "evicted_pending")
 _DELIVERY_KEYS = ("dlv", "dlv:state", "dlv:next", "dlv:attempts", "dlv:due", "dlv:lease", "dlv:owner",
                   "dlv:order", "dlv:done", "dlv:counts", "dlv:serial")
+FOLLOW_BATCH = 500  # events one follow call returns at most
 KEPT_BY_RESET = ("lim:settings", "lim:baseline", "faults:next", "faults:version", "journal:seq")
 
 
@@ -68,6 +69,7 @@ class RedisSteering:
         self._strike, self._journal_append = register(lua.STRIKE), register(lua.JOURNAL_APPEND)
         self._enqueue, self._lease_due = register(lua.ENQUEUE), register(lua.LEASE_DUE)
         self._finish, self._release_lease = register(lua.FINISH_ATTEMPT), register(lua.RELEASE_LEASE)
+        self._next_due, self._next_lease_end = register(lua.NEXT_DUE), register(lua.NEXT_LEASE_END)
 
     def _reset_steering(self) -> None:
         """After `reset` removed the namespace's other keys: limits to their baseline, faults versioned."""
@@ -174,6 +176,20 @@ class RedisSteering:
     def clear_events(self) -> None:
         self.client.delete(self._k("events"))
 
+    def events_cursor(self) -> str:
+        newest = self.client.xrevrange(self._k("events"), count=1)
+        return newest[0][0] if newest else "0-0"
+
+    def events_after(self, cursor: str, wait: float) -> tuple[str, list[Any]]:
+        """XREAD BLOCK from `cursor` (a stream id): this thread waits up to `wait` seconds (at most 1)."""
+        # BLOCK 0 would wait for ever; over the client's 2 s socket timeout, a quiet stream would read as Redis down
+        block = max(1, int(min(wait, 1.0) * 1000))
+        found = self._raw().xread({self._k("events"): cursor}, count=FOLLOW_BATCH, block=block)
+        entries = found[0][1] if found else []
+        if not entries:
+            return cursor, []
+        return entries[-1][0].decode(), [Event(**json.loads(fields[b"e"])) for _, fields in entries]
+
     # deliveries: a queue with leases that expire in real time (Redis' clock) ---------------------------
     def _delivery_keys(self) -> list[str]:
         return [self._k(name) for name in _DELIVERY_KEYS]
@@ -200,8 +216,13 @@ class RedisSteering:
         self._release_lease(keys=self._delivery_keys(), args=[delivery_id, worker])
 
     def next_due(self) -> float | None:
-        first = self.client.zrange(self._k("dlv:due"), 0, 0, withscores=True)
-        return first[0][1] if first else None
+        """The due time of the earliest delivery no live lease holds (one a lease holds is still in `dlv:due`)."""
+        found = self._next_due(keys=[self._k("dlv:due"), self._k("dlv:lease")], args=[])
+        return None if found is None else float(found)
+
+    def next_lease_end(self) -> float | None:
+        found = self._next_lease_end(keys=[self._k("dlv:lease")], args=[])
+        return None if found is None else int(found) / 1000
 
     def deliveries(self) -> list[Delivery]:
         static, state, next_at, attempts, *_ = self._delivery_keys()

@@ -183,11 +183,15 @@ while redis.call('ZCARD', KEYS[8]) > tonumber(ARGV[4]) do
 end
 """
 
-# ARGV: now (mock clock), worker, lease ms, limit. Leases each due delivery nobody holds (or whose
-# holder's lease expired) to `worker`; returns per delivery: static JSON, next_at, attempts.
-LEASE_DUE = """
+# Redis' own clock, in milliseconds: leases end in real time, the same for every process.
+_REAL_MS = """
 local t = redis.call('TIME')
 local real_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+"""
+
+# ARGV: now (mock clock), worker, lease ms, limit. Leases each due delivery nobody holds (or whose
+# holder's lease expired) to `worker`; returns per delivery: static JSON, next_at, attempts.
+LEASE_DUE = _REAL_MS + """
 local out, taken = {}, 0
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', ARGV[1])) do
   if taken >= tonumber(ARGV[4]) then break end
@@ -221,6 +225,23 @@ else
   redis.call('ZADD', KEYS[9], redis.call('INCR', KEYS[11]), id)
 end
 return 1
+"""
+
+# KEYS: due, lease. The due time (as stored text) of the earliest delivery no live lease holds, or nil.
+NEXT_DUE = _REAL_MS + """
+local due = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+for n = 1, #due, 2 do
+  local held = redis.call('ZSCORE', KEYS[2], due[n])
+  if not held or tonumber(held) <= real_ms then return due[n + 1] end
+end
+return nil
+"""
+
+# KEYS: lease. Milliseconds until the earliest live lease ends, or nil.
+NEXT_LEASE_END = _REAL_MS + """
+local first = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. real_ms, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+if first[2] then return tonumber(first[2]) - real_ms end
+return nil
 """
 
 # ARGV: id, worker. The attempt goes back unstarted: still due at its time, now free to lease.

@@ -10,6 +10,7 @@ import httpx
 from mocks.clock import Clock
 from mocks.deliveries import Delivery, DeliveryLog, RetryPolicy
 from mocks.delivery_worker import DeliveryWorker, receiver_of
+from mocks.state import StoreUnavailable
 
 
 class FailingOnceClock(Clock):
@@ -71,3 +72,40 @@ def test_a_crashed_scheduler_is_logged_and_started_again_and_every_attempt_error
 def test_receivers_are_told_apart_by_origin():
     assert receiver_of("http://A.test:81/x") == receiver_of("http://a.test:81/y") != receiver_of("http://a.test:82/x")
     assert receiver_of("http://[::1/") == "http://[::1/"  # does not parse: its own lane
+
+
+class UnreachableAtFirst(DeliveryLog):
+    """A queue whose store does not answer for its first `outage` looks, as a Redis that is restarting."""
+
+    def __init__(self, outage: int) -> None:
+        super().__init__()
+        self.outage = outage
+
+    def lease_due(self, now, worker, lease, limit):
+        if self.outage:
+            self.outage -= 1
+            raise StoreUnavailable("connection refused")
+        return super().lease_due(now, worker, lease, limit)
+
+
+def test_a_store_that_does_not_answer_is_waited_for_said_once_and_deliveries_resume(caplog, monkeypatch):
+    monkeypatch.setattr("mocks.delivery_worker.STORE_DOWN_PAUSE", 0.01)
+
+    async def scenario() -> tuple[DeliveryLog, DeliveryWorker]:
+        deliveries = UnreachableAtFirst(outage=3)
+        clock = Clock()
+        clock.freeze(1000.0)
+        worker = DeliveryWorker(deliveries, clock, RetryPolicy(),
+                                lambda: httpx.AsyncClient(transport=httpx.MockTransport(lambda _: httpx.Response(200))))
+        deliveries.add(made := delivery("http://fine.test/hook"))
+        worker.schedule(made)
+        await until(lambda: deliveries.counts["delivered"] == 1, "the delivery once the store answers")
+        await worker.stop()
+        return deliveries, worker
+
+    with caplog.at_level(logging.WARNING, logger="mocks.webhooks"):
+        deliveries, worker = asyncio.run(scenario())
+    assert worker.crashes == 0 and deliveries.outage == 0  # waited for, not a crash
+    said = [r.getMessage() for r in caplog.records]
+    assert len([m for m in said if "cannot reach the store" in m]) == 1, said  # once per outage, not once per look
+    assert any("reaches the store again" in m for m in said)

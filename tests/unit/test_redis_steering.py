@@ -117,7 +117,9 @@ def test_a_delivery_leased_by_a_killed_worker_is_taken_over_when_its_lease_expir
         worker.kill()
         worker.wait()
     assert survivor.lease_due(10.0, "survivor", 30.0, 10) == []  # the dead worker's lease still runs
+    assert survivor.next_due() is None and 0 < survivor.next_lease_end() <= 0.5  # look when it ends, not before
     time.sleep(0.6)
+    assert (survivor.next_due(), survivor.next_lease_end()) == (5.0, None)  # free to take over
     (taken,) = survivor.lease_due(10.0, "survivor", 30.0, 10)
     assert (taken.id, taken.body, taken.headers, taken.next_at) == ("d1", b"\x00{}", {"a": "b"}, 5.0)
     assert not survivor.finish_attempt("d1", "killed", {"number": 1}, "delivered")  # its lease was lost

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import threading
 import typing
 from collections.abc import Callable, Iterator
 
@@ -192,6 +193,30 @@ def test_events_keep_a_bounded_history_until_reset(store):
     assert store.events() == []
 
 
+def event(n: int) -> Event:
+    return Event("session.created", "session", {"n": n}, "t1", None, float(n), id=f"e{n}")
+
+
+def test_a_follower_waits_for_events_published_after_its_cursor_and_across_a_reset(store):
+    store.publish(event(0), keep=10)
+    cursor = store.events_cursor()  # e0 is history: a follower hears only what comes later
+    publisher = threading.Timer(0.2, lambda: [store.publish(event(n), keep=10) for n in (1, 2)])
+    publisher.start()
+    try:
+        found: list[Event] = []
+        while len(found) < 2:
+            cursor, more = store.events_after(cursor, 5.0)  # blocks this thread until they come
+            assert more, "the follow returned with nothing before the events were published"
+            found += more
+    finally:
+        publisher.join()
+    assert [e.id for e in found] == ["e1", "e2"] and found[0].data == {"n": 1}
+    assert store.events_after(cursor, 0.05) == (cursor, [])  # nothing new: back with nothing once it waited
+    store.reset()
+    store.publish(event(3), keep=10)
+    assert [e.id for e in store.events_after(cursor, 1.0)[1]] == ["e3"]  # a cursor from before a reset still follows
+
+
 # the sandbox's clock ----------------------------------------------------------------------------
 def test_clock_moves_are_named_and_atomic():
     state = LocalClockState()
@@ -224,6 +249,9 @@ def test_each_due_attempt_is_leased_to_one_worker(store):
     queued(store, "a", 1.0), queued(store, "b", 5.0)
     assert store.next_due() == 1.0
     assert [d.id for d in store.lease_due(2.0, "w1", 30.0, 10)] == ["a"]
+    assert store.next_due() == 5.0  # "a" is held: the next attempt free to lease is "b"'s
+    lease_end = store.next_lease_end()  # a shared store's lease ends in real time; one process holds it
+    assert lease_end is None if isinstance(store, MemoryStore) else 29.0 < lease_end <= 30.0
     assert store.lease_due(2.0, "w2", 30.0, 10) == []  # "a" is w1's; "b" is not due
     assert not store.finish_attempt("a", "w2", {"number": 1}, "delivered")  # not w2's lease
     assert store.finish_attempt("a", "w1", {"number": 1}, "retry", next_at=9.0)
