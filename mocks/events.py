@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from mocks.state import Dropped
 from mocks.types import Event
 
 if TYPE_CHECKING:
@@ -42,9 +43,11 @@ class EventBus:
         self.history = History(store)
         self._subscribers: set[asyncio.Queue[Event]] = set()
         self.listeners: list[Any] = []  # callables taking an Event (webhook dispatcher)
+        self.dropped = Dropped()  # events of a change already made that the store could not keep
 
     def publish(self, event: Event) -> None:
-        self.store.publish(event, self.keep)
+        with self.dropped.unless_store_down(f"event {event.type}"):
+            self.store.publish(event, self.keep)
         for queue in list(self._subscribers):
             queue.put_nowait(event)
         for listener in self.listeners:

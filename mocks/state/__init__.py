@@ -7,7 +7,10 @@ the same Redis and namespace. `redis` is imported only when a Redis URL is given
 
 from __future__ import annotations
 
+import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,10 +18,12 @@ from mocks.state.memory import MemoryStore
 from mocks.state.ordered import Slice
 from mocks.state.protocol import Record, Store
 
-__all__ = ["DEFAULT_NAMESPACE", "MemoryStore", "Record", "Slice", "Store", "StoreUnavailable", "check_store", "open_sandbox_state",
-           "open_store", "store_down", "store_url"]
+__all__ = ["DEFAULT_NAMESPACE", "STORE_RETRY_AFTER", "Dropped", "MemoryStore", "Record", "Slice", "Store",
+           "StoreUnavailable", "check_store", "open_sandbox_state", "open_store", "store_down", "store_url"]
 
 DEFAULT_NAMESPACE = "mocks"
+STORE_RETRY_AFTER = "1"  # seconds: a store that went away is usually back (or failed over) within seconds
+log = logging.getLogger("mocks")
 _SCHEMES = ("redis", "rediss", "valkey", "valkeys")
 
 
@@ -27,11 +32,40 @@ class StoreUnavailable(OSError):
 
 
 def store_down(exc: BaseException) -> bool:
-    """Whether `exc` says the shared store did not answer in time (never true of the memory store)."""
+    """Whether `exc` says the shared store cannot serve now, for a while (never true of the memory store).
+
+    Transient, all of them, so the caller answers 503 with Retry-After rather than 500: Redis did not
+    answer in time (connection or timeout; `BusyLoadingError`, still loading its data, is a
+    ConnectionError), is out of memory under `noeviction` (`OutOfMemoryError`), or is a replica
+    after a failover (`ReadOnlyError`). Redis refused the whole command in each case: nothing of it
+    was written.
+    """
     if isinstance(exc, StoreUnavailable):
         return True
     redis = sys.modules.get("redis")  # loaded only when a Redis store was opened
-    return redis is not None and isinstance(exc, redis.ConnectionError | redis.TimeoutError)
+    return redis is not None and isinstance(
+        exc, redis.ConnectionError | redis.TimeoutError | redis.exceptions.OutOfMemoryError | redis.exceptions.ReadOnlyError)
+
+
+class Dropped:
+    """Writes made after a request was answered (its journal entry, its events) that the store refused.
+
+    The request has acted and its answer is ready: an unavailable store then costs the record of it,
+    counted here (per process) and logged, never the answer (a 503 for a change that was made).
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    @contextmanager
+    def unless_store_down(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except Exception as exc:
+            if not store_down(exc):
+                raise
+            self.count += 1
+            log.warning("%s dropped: the store is unavailable (%s)", what, exc)
 
 
 def store_url(kind: str) -> str:

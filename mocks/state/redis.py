@@ -63,6 +63,7 @@ class RedisStore(RedisSteering):
         self._insert, self._place, self._delete = register(lua.INSERT), register(lua.PLACE), register(lua.DELETE)
         self._find, self._put_if_absent = register(lua.FIND), register(lua.PUT_IF_ABSENT)
         self._admit, self._put_first = register(lua.ADMIT), register(lua.PUT_FIRST)
+        self._complete = register(lua.COMPLETE)
         self._init_steering()
 
     # keys ----------------------------------------------------------------------------------
@@ -179,9 +180,14 @@ class RedisStore(RedisSteering):
                 return
             self._fields[collection].add(field)
         records = self._key("rec", collection)
-        for key, stored in self.client.hscan_iter(records):  # records that exist already join the new slices
-            self._place(keys=[*self._place_keys(collection), records],
-                        args=[key, collection, self._slices_of(collection, json.loads(stored)), ""])
+        try:
+            for key, stored in self.client.hscan_iter(records):  # records that exist already join the new slices
+                self._place(keys=[*self._place_keys(collection), records],
+                            args=[key, collection, self._slices_of(collection, json.loads(stored)), ""])
+        except BaseException:
+            with self._lock:  # not indexed after all (Redis went away): the next call places them again
+                self._fields[collection].discard(field)
+            raise
 
     def position(self, collection: str, key: str) -> int | None:
         found = self.client.hget(self._key("pos", collection), key)
@@ -218,19 +224,9 @@ class RedisStore(RedisSteering):
         return None if expires_at is not None and expires_at <= now else value
 
     def complete(self, space: str, key: str, expect: Mapping[str, Any], value: Any, expires_at: float | None) -> bool:
-        """Compare-and-set (WATCH, MULTI/EXEC): replace the value only if it still holds every field of `expect`."""
-        name = self._key("val", space)
-
-        def body(pipe: Any) -> bool:
-            current = pipe.hget(name, key)
-            held = None if current is None else json.loads(current)[0]
-            if not isinstance(held, dict) or any(held.get(f) != wanted for f, wanted in expect.items()):
-                return False
-            pipe.multi()
-            pipe.hset(name, key, json.dumps([value, expires_at]))
-            return True
-
-        return self._transaction(name, body)
+        """Compare-and-set (one script): replace the value only if it still holds every (scalar) field of `expect`."""
+        stored = json.dumps([value, expires_at])
+        return bool(self._complete(keys=[self._key("val", space)], args=[key, json.dumps(dict(expect)), stored]))
 
     def write(self, space: str, key: str, value: Any, expires_at: float | None) -> None:
         self.client.hset(self._key("val", space), key, json.dumps([value, expires_at]))
