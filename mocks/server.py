@@ -23,7 +23,7 @@ from mocks.heap import settle_after_start_up
 from mocks.outbound import register_listeners, unregister_listeners
 from mocks.protocol import guarded_protocol
 from mocks.registry import load_api
-from mocks.state import DEFAULT_NAMESPACE, open_sandbox_state
+from mocks.state import DEFAULT_CONCURRENCY_LEASE, DEFAULT_NAMESPACE, open_sandbox_state
 
 
 class _Server(uvicorn.Server):
@@ -67,9 +67,11 @@ class Sandbox:
 
     @classmethod
     def create(cls, names: list[str], *, store: str = "memory", namespace: str = DEFAULT_NAMESPACE,
-               clock: Clock | None = None, **options) -> Sandbox:
+               clock: Clock | None = None, concurrency_lease: float = DEFAULT_CONCURRENCY_LEASE,
+               **options) -> Sandbox:
         shared = clock or Clock(state=open_sandbox_state(store, namespace=namespace))
-        return cls({name: load_api(name, store=store, namespace=namespace, clock=shared) for name in names}, **options)
+        return cls({name: load_api(name, store=store, namespace=namespace, clock=shared,
+                                   concurrency_lease=concurrency_lease) for name in names}, **options)
 
     def bind(self, sockets: list[socket.socket] | None = None) -> list[Listener]:
         """Open every listening socket up front, so ports are known (port 0 = any free port).

@@ -18,10 +18,12 @@ from mocks.state.memory import MemoryStore
 from mocks.state.ordered import Slice
 from mocks.state.protocol import Record, Store
 
-__all__ = ["DEFAULT_NAMESPACE", "STORE_RETRY_AFTER", "Dropped", "MemoryStore", "Record", "Slice", "Store",
+__all__ = ["DEFAULT_CONCURRENCY_LEASE", "DEFAULT_NAMESPACE", "STORE_RETRY_AFTER", "Dropped", "MemoryStore", "Record", "Slice", "Store",
            "StoreUnavailable", "check_store", "open_sandbox_state", "open_store", "store_down", "store_url"]
 
 DEFAULT_NAMESPACE = "mocks"
+# seconds a concurrency slot outlives a process killed while holding it (`mocks serve --concurrency-lease`)
+DEFAULT_CONCURRENCY_LEASE = 30.0
 STORE_RETRY_AFTER = "1"  # seconds: a store that went away is usually back (or failed over) within seconds
 log = logging.getLogger("mocks")
 _SCHEMES = ("redis", "rediss", "valkey", "valkeys")
@@ -86,13 +88,15 @@ def store_url(kind: str) -> str:
     return parts._replace(scheme=scheme).geturl()
 
 
-def open_store(kind: str = "memory", *, namespace: str = DEFAULT_NAMESPACE, api: str = "") -> Store:
+def open_store(kind: str = "memory", *, namespace: str = DEFAULT_NAMESPACE, api: str = "",
+               concurrency_lease: float = DEFAULT_CONCURRENCY_LEASE) -> Store:
+    """The store of one API. `concurrency_lease`: a shared store's; in memory a slot dies with its process."""
     url = store_url(kind)
     if url == "memory":
         return MemoryStore()
     from mocks.state.redis import RedisStore
 
-    return RedisStore(_client(url), namespace, api)
+    return RedisStore(_client(url), namespace, api, concurrency_lease=concurrency_lease)
 
 
 def open_sandbox_state(kind: str = "memory", *, namespace: str = DEFAULT_NAMESPACE) -> Any:

@@ -11,7 +11,7 @@ never a read then a write. Every key of one namespace and API carries the hash t
 `{namespace:api}` (one Redis Cluster slot, so multi-key scripts are allowed); `reset` removes
 those keys only. Expiry is data compared with the mock clock, never a Redis TTL: the mock clock
 may move backwards. A concurrency slot is a lease in a sorted set scored by its expiry on Redis'
-own clock: a process that dies holding one frees it after `lease` seconds.
+own clock: a process that dies holding one frees it after `concurrency_lease` seconds.
 
 The client is redis-py's synchronous one (the store protocol is synchronous) with short socket
 timeouts; `redis` is imported by the `mocks.state.redis*` modules only, so serving with the memory store
@@ -27,6 +27,7 @@ from typing import Any
 
 import redis
 
+from mocks.state import DEFAULT_CONCURRENCY_LEASE
 from mocks.state import redis_scripts as lua
 from mocks.state.changes import Change, Updated
 from mocks.state.ordered import Slice, indexed_value
@@ -52,9 +53,10 @@ def _text(number: float) -> str:
 
 
 class RedisStore(RedisSteering):
-    def __init__(self, client: redis.Redis | str, namespace: str, api: str, *, lease: float = 30.0) -> None:
+    def __init__(self, client: redis.Redis | str, namespace: str, api: str, *,
+                 concurrency_lease: float = DEFAULT_CONCURRENCY_LEASE) -> None:
         self.client = connect(client) if isinstance(client, str) else client
-        self.namespace, self.api, self.lease = namespace, api, lease
+        self.namespace, self.api, self.concurrency_lease = namespace, api, concurrency_lease
         self.prefix = "{" + escape(namespace) + ":" + escape(api) + "}:"
         self._fields: dict[str, set[str]] = {}  # collection -> indexed fields (declared by each process)
         self._leases: dict[str, list[str]] = {}  # rate-limit key -> concurrency leases this process holds
@@ -241,7 +243,7 @@ class RedisStore(RedisSteering):
 
     def admit(self, hits: list[Hit]) -> tuple[bool, list[Outcome]]:
         """Count one request against every budget, or against none if any budget is spent: one script."""
-        args: list[Any] = [int(self.lease * 1000)]
+        args: list[Any] = [int(self.concurrency_lease * 1000)]
         for hit in hits:
             if hit.algorithm == "fixed":
                 marker = _text(hit.now - (hit.now % hit.window))
