@@ -6,8 +6,11 @@ machine's, never a fake), which the test stops, fills or turns into a replica.
 
 from __future__ import annotations
 
+import json
+import queue
 import shutil
 import subprocess
+import threading
 import time
 from collections import Counter
 
@@ -68,6 +71,26 @@ def _redis(binary: str, port: int, folder: str) -> subprocess.Popen:
     return process
 
 
+def _follow_journal(url: str, since: int) -> queue.Queue:
+    """The journal stream's entries as they come, from a thread; None once the stream ends."""
+    entries: queue.Queue = queue.Queue()
+
+    def read() -> None:
+        try:
+            with httpx.stream("GET", f"{url}/__mock/journal/stream", params={"since": since},
+                              timeout=httpx.Timeout(10, read=60)) as stream:
+                for line in stream.iter_lines():
+                    if line.startswith("data: "):
+                        entries.put(json.loads(line.removeprefix("data: ")))
+        except httpx.HTTPError:
+            pass  # the stream broke off: the None below says so
+        finally:
+            entries.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    return entries
+
+
 def _stop(process: subprocess.Popen) -> None:
     process.terminate()
     process.wait(10)
@@ -81,6 +104,7 @@ def test_redis_unavailable_answers_503_with_retry_after_and_recovers_by_itself(s
         client = _istockist(serve, f"redis://127.0.0.1:{port}/0")
         kept = client.post("/v1/customers", json={"name": "Acknowledged Deli"})
         assert kept.status_code == 200
+        followed = _follow_journal(str(client.base_url).rstrip("/"), client.get("/__mock/journal").json()["entries"][-1]["seq"])
         _stop(redis_server)
         for path in ("/v1/products", f"/v1/customers/{kept.json()['id']}"):
             started = time.monotonic()
@@ -101,6 +125,9 @@ def test_redis_unavailable_answers_503_with_retry_after_and_recovers_by_itself(s
             time.sleep(0.2)
         assert back.status_code == 200 and back.json()["name"] == "Acknowledged Deli"  # nothing acknowledged lost
         assert client.get("/v1/products").status_code == 200
+        while (entry := followed.get(timeout=10)) is not None and entry["operation"] != "listProducts":
+            pass  # the stream stayed open through the outage and carries on
+        assert entry is not None and entry["status"] == 200, "the journal stream ended with the outage"
         assert client.get("/__mock/clock").status_code == 200  # the admin API recovered by itself too
         assert client.post("/__mock/faults", json={"operation": "listProducts", "respond": 500}).status_code == 201
         client.close()
