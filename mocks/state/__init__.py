@@ -19,7 +19,8 @@ from mocks.state.ordered import Slice
 from mocks.state.protocol import Record, Store
 
 __all__ = ["DEFAULT_CONCURRENCY_LEASE", "DEFAULT_NAMESPACE", "STORE_RETRY_AFTER", "Dropped", "MemoryStore", "Record", "Slice", "Store",
-           "StoreUnavailable", "check_store", "open_sandbox_state", "open_store", "store_down", "store_url"]
+           "StoreUnavailable", "check_store", "open_sandbox_state", "open_store", "store_down", "store_url",
+           "supported_redis"]
 
 DEFAULT_NAMESPACE = "mocks"
 # seconds a concurrency slot outlives a process killed while holding it (`mocks serve --concurrency-lease`)
@@ -110,16 +111,25 @@ def open_sandbox_state(kind: str = "memory", *, namespace: str = DEFAULT_NAMESPA
 
 
 def check_store(kind: str) -> None:
-    """Raise StoreUnavailable unless the store answers now (start-up: a sandbox never starts half-connected)."""
+    """Raise StoreUnavailable unless the store answers now (start-up: a sandbox never starts half-connected),
+    ValueError if it is older than Redis 7."""
     url = store_url(kind)
     if url == "memory":
         return
     import redis
 
     try:
-        _client(url).ping()
+        version = _client(url).info("server").get("redis_version", "")
     except redis.RedisError as exc:
         raise StoreUnavailable(f"the store {url} does not answer: {exc}") from None
+    if not supported_redis(version):
+        raise ValueError(f"the store {url} is Redis {version}: the sandbox needs Redis 7 or later (Valkey 7.2 or later)")
+
+
+def supported_redis(version: str) -> bool:
+    """Redis 7 and later run scripts flagged to go on when memory is full (`allow-oom`), which the store uses."""
+    major = version.split(".", 1)[0]
+    return major.isdigit() and int(major) >= 7
 
 
 _clients: dict[str, Any] = {}
