@@ -83,7 +83,7 @@ class Limiter:
 
     def __init__(self, contract: Contract, store: Store) -> None:
         self.store = store
-        self.unreleased = Dropped()
+        self.unreleased = Dropped()  # slots the store could not take back: they free when their lease ends
         declared = contract.extension("rate-limits") or []
         self.policies = [
             Policy(name=p["name"], algorithm=p.get("algorithm", "sliding"),
@@ -147,7 +147,6 @@ class Limiter:
 
     def release(self, keys: list[str]) -> None:
         for key in keys:
-            # a slot the store cannot take back now frees itself when its lease ends
             with self.unreleased.unless_store_down("a concurrency slot's release"):
                 self.store.release(key)
 

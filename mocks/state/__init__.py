@@ -51,10 +51,11 @@ def store_down(exc: BaseException) -> bool:
 
 
 class Dropped:
-    """Writes made after a request was answered (its journal entry, its events) that the store refused.
+    """Writes of a request that has already acted (its journal entry, its events and their deliveries,
+    its concurrency slot's release, its idempotency key's completion) that the store refused.
 
-    The request has acted and its answer is ready: an unavailable store then costs the record of it,
-    counted here (per process) and logged, never the answer (a 503 for a change that was made).
+    An unavailable store then costs that write, counted here (per process) and logged, never the
+    answer: a 503 would tell the client that a change which was made was not.
     """
 
     def __init__(self) -> None:
