@@ -48,10 +48,11 @@ def _parser() -> argparse.ArgumentParser:
                             "every process on one Redis and --namespace is one sandbox")
     serve.add_argument("--namespace", default="mocks",
                        help="the sandbox's name in a shared store (default mocks); ignored by the memory store")
+    _store_options(serve)
     serve.add_argument("--workers", type=_positive(int), default=1, metavar="N",
                        help="processes serving the same ports (default 1); above 1 needs a shared store "
                             "(--store redis://...)")
-    serve.add_argument("--delivery-lease", type=_positive(float, most=86400), default=LEASE, metavar="SECONDS",
+    serve.add_argument("--delivery-lease", type=_positive(float, at_most=86400), default=LEASE, metavar="SECONDS",
                        help=f"how long one webhook delivery attempt may hold its lease (default {LEASE:g}, at most 86400): "
                             "it gives up then, and another process may take the delivery over")
     serve.add_argument("--limit", action="append", default=[], metavar="API[.POLICY]=RATE",
@@ -127,6 +128,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _store_options(serve: argparse.ArgumentParser) -> None:
+    from mocks.state import DEFAULT_CONCURRENCY_LEASE
+
+    serve.add_argument("--concurrency-lease", type=_positive(float, at_most=3600), default=DEFAULT_CONCURRENCY_LEASE,
+                       metavar="SECONDS", help="a shared store frees a concurrency slot this long after the process "
+                                               f"holding it died (default {DEFAULT_CONCURRENCY_LEASE:g}, at most 3600)")
+
+
 def _connection_options(serve: argparse.ArgumentParser) -> None:
     from mocks.connection_limits import ConnectionLimits
 
@@ -142,16 +151,16 @@ def _connection_options(serve: argparse.ArgumentParser) -> None:
                        help=f"open connections per listener; more are answered 503 (default {default.max_connections})")
 
 
-def _positive(kind: type, *, most: float | None = None):
+def _positive(kind: type, *, at_most: float | None = None):
     def parse(text: str):
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"'{text}' is not a {'whole ' if kind is int else ''}number") from None
-        if most is None and not 0 < value < 1e6:
+        if at_most is not None and not 0 < value <= at_most:  # NaN is refused too
+            raise argparse.ArgumentTypeError(f"'{text}' must be above 0 and at most {at_most:g}")
+        if not 0 < value < 1e6:
             raise argparse.ArgumentTypeError(f"'{text}' must be above 0 and below 1000000")
-        if most is not None and not 0 < value <= most:
-            raise argparse.ArgumentTypeError(f"'{text}' must be above 0 and at most {most:g}")
         return value
 
     return parse
@@ -203,7 +212,8 @@ def _serve(args: argparse.Namespace) -> int:
         raise ValueError(f"--workers {args.workers} needs a shared store: the memory store lives in one process "
                          "(add --store redis://HOST:PORT/DB)")
     check_store(args.store)  # a bad URL or a Redis that does not answer: exit 2 now, not 503s later
-    sandbox = Sandbox.create(names, store=args.store, namespace=args.namespace, host=args.host, ports=ports,
+    sandbox = Sandbox.create(names, store=args.store, namespace=args.namespace,
+                             concurrency_lease=args.concurrency_lease, host=args.host, ports=ports,
                              admin=not args.no_admin, admin_token=args.admin_token, limits=_limits(args),
                              delivery_lease=args.delivery_lease,
                              tls={"istockist": tuple(args.tls)} if args.tls and "istockist" in names else {})
@@ -231,7 +241,8 @@ def _serve(args: argparse.Namespace) -> int:
     if args.workers > 1:
         from mocks.workers import serve_with_workers
 
-        return serve_with_workers(sandbox, store=args.store, namespace=args.namespace, count=args.workers,
+        return serve_with_workers(sandbox, store=args.store, namespace=args.namespace,
+                                  concurrency_lease=args.concurrency_lease, count=args.workers,
                                   on_all_serving=lambda: print(describe(sandbox), flush=True))
     print(describe(sandbox), flush=True)
     sandbox.run()

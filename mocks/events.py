@@ -8,6 +8,7 @@ import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from mocks.state import Dropped
 from mocks.types import Event
 
 if TYPE_CHECKING:
@@ -55,9 +56,11 @@ class EventBus:
         self._subscribers: set[asyncio.Queue[Event | None]] = set()
         self._reader: asyncio.Task | None = None
         self.listeners: list[Any] = []  # callables taking an Event (webhook dispatcher)
+        self.dropped = Dropped()  # events of a change already made that the store could not keep
 
     def publish(self, event: Event) -> None:
-        self.store.publish(event, self.keep)
+        with self.dropped.unless_store_down(f"event {event.type}"):
+            self.store.publish(event, self.keep)
         for listener in self.listeners:
             listener(event)
 

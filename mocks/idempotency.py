@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from mocks.state import Dropped
 from mocks.state.protocol import Store
 from mocks.types import MockError, MockRequest, MockResponse
 
@@ -27,6 +28,7 @@ class Idempotency:
         self.in_flight = spec.get("in-flight", "conflict")
         self.replayed_header = spec.get("replayed-header")
         self.store = store
+        self.unfinished = Dropped()  # keys left 'running' (until they expire): the store was down after acting
 
     def begin(self, request: MockRequest, owner: str | None, now: float) -> Reservation | MockResponse | None:
         """None: not idempotent; a Reservation to complete; or the stored response to replay.
@@ -56,7 +58,14 @@ class Idempotency:
         return response
 
     def finish(self, reservation: Reservation, response: MockResponse | None, now: float) -> None:
-        """Keep the response for replays; forget the key if the request never really ran."""
+        """Keep the response for replays; forget the key if the request never really ran.
+
+        A store that went down in between leaves the key 'running' until it expires: retries are then
+        refused as in flight, never acted on twice, and the answer already made still goes out."""
+        with self.unfinished.unless_store_down("an idempotency key's completion"):
+            self._finish(reservation, response, now)
+
+    def _finish(self, reservation: Reservation, response: MockResponse | None, now: float) -> None:
         if response is None or response.status >= 500 or response.status == 429:
             self.store.remove(SPACE, reservation.key)
             return

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from mocks.state import Dropped
 from mocks.types import MockRequest, MockResponse
 
 if TYPE_CHECKING:
@@ -84,10 +85,12 @@ class Journal:
             store = MemoryStore()
         self.size = size
         self.store = store
+        self.dropped = Dropped()  # entries of answered requests the store could not take (Redis down, full)
 
     def record(self, entry: JournalEntry) -> JournalEntry:
         entry.keep_prefixes()
-        self.store.journal_append(entry, self.size)
+        with self.dropped.unless_store_down("a journal entry"):
+            self.store.journal_append(entry, self.size)
         return entry
 
     def forget(self, request: MockRequest) -> None:

@@ -27,11 +27,10 @@ from mocks.rendering import chosen_response, preferred
 from mocks.runtime import Runtime
 from mocks.scope import TenantScope
 from mocks.stages import Versioning, check_requirements
-from mocks.state import store_down
+from mocks.state import STORE_RETRY_AFTER, store_down
 from mocks.types import MockError, MockRequest, MockResponse, Principal
 
 log = logging.getLogger("mocks")
-STORE_RETRY_AFTER = "1"  # seconds: a store that went away is usually back (or failed over) within seconds
 
 
 @dataclass(slots=True)
@@ -65,7 +64,8 @@ class Pipeline:
         except Exception as exc:
             if not store_down(exc):
                 raise
-            # the shared store (Redis) did not answer within its socket timeout: the API's own 503, soon again
+            # the shared store (Redis) is down, out of memory or read-only and refused a command whole:
+            # the API's own 503 tells the client to retry soon
             log.warning("store unavailable while handling %s %s: %s", request.method, request.path, exc)
             return self.errors.respond(MockError("unavailable", "the sandbox's store is unavailable; retry shortly",
                                                  headers=[("Retry-After", STORE_RETRY_AFTER)]),

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from mocks.contract import Contract, Operation
+from mocks.state import Dropped
 from mocks.state.changes import LimitSetting
 from mocks.state.protocol import Hit, Outcome, Store
 from mocks.templates import compile_template
@@ -82,6 +83,7 @@ class Limiter:
 
     def __init__(self, contract: Contract, store: Store) -> None:
         self.store = store
+        self.unreleased = Dropped()  # slots the store could not take back: they free when their lease ends
         declared = contract.extension("rate-limits") or []
         self.policies = [
             Policy(name=p["name"], algorithm=p.get("algorithm", "sliding"),
@@ -145,7 +147,8 @@ class Limiter:
 
     def release(self, keys: list[str]) -> None:
         for key in keys:
-            self.store.release(key)
+            with self.unreleased.unless_store_down("a concurrency slot's release"):
+                self.store.release(key)
 
     def _key(self, policy: Policy, context: dict[str, Any], fallback: str) -> str:
         parts = policy.key(context)

@@ -24,7 +24,7 @@ from mocks.heap import settle_after_start_up
 from mocks.outbound import register_listeners, unregister_listeners
 from mocks.protocol import guarded_protocol
 from mocks.registry import load_api
-from mocks.state import DEFAULT_NAMESPACE, open_sandbox_state
+from mocks.state import DEFAULT_CONCURRENCY_LEASE, DEFAULT_NAMESPACE, open_sandbox_state
 
 
 class _Server(uvicorn.Server):
@@ -69,9 +69,11 @@ class Sandbox:
 
     @classmethod
     def create(cls, names: list[str], *, store: str = "memory", namespace: str = DEFAULT_NAMESPACE,
-               clock: Clock | None = None, delivery_lease: float = LEASE, **options) -> Sandbox:
+               clock: Clock | None = None, concurrency_lease: float = DEFAULT_CONCURRENCY_LEASE,
+               delivery_lease: float = LEASE, **options) -> Sandbox:
         shared = clock or Clock(state=open_sandbox_state(store, namespace=namespace))
-        apis = {name: load_api(name, store=store, namespace=namespace, clock=shared, delivery_lease=delivery_lease)
+        apis = {name: load_api(name, store=store, namespace=namespace, clock=shared,
+                               concurrency_lease=concurrency_lease, delivery_lease=delivery_lease)
                 for name in names}
         return cls(apis, delivery_lease=delivery_lease, **options)
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from mocks.deliveries import Delivery, RetryPolicy, StoredDeliveries
 from mocks.delivery_worker import LEASE, DeliveryWorker
 from mocks.media import dump_json
+from mocks.state import Dropped
 from mocks.templates import compile_template
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ class WebhookDispatcher:
         self.signature_format = compile_template(signature.get("format", "{signature}"))
         self.event_id_header = spec.get("event-id-header")
         self.deliveries = StoredDeliveries(runtime.store)
+        self.dropped = Dropped()  # deliveries of a change already made that the store could not queue
         self.timeout = 5.0
         # where deliveries go: real HTTP by default; tests and fuzzers hand in an httpx transport
         # (e.g. httpx.MockTransport) so that generated handler URLs are never contacted
@@ -54,6 +56,10 @@ class WebhookDispatcher:
 
     # producing ---------------------------------------------------------------------------------
     def on_event(self, event: Event) -> None:
+        with self.dropped.unless_store_down(f"the webhook deliveries of event {event.type}"):
+            self._enqueue_for(event)
+
+    def _enqueue_for(self, event: Event) -> None:
         subscriptions = self.spec["subscriptions"]
         resource = subscriptions["resource"]
         owner = subscriptions.get("owner") or {}

@@ -43,6 +43,7 @@ class WorkerPlan:
     names: list[str]
     store: str
     namespace: str
+    concurrency_lease: float
     host: str
     admin: bool
     admin_token: str | None
@@ -51,16 +52,17 @@ class WorkerPlan:
     delivery_lease: float
 
     @classmethod
-    def of(cls, sandbox: Sandbox, store: str, namespace: str) -> WorkerPlan:
-        return cls(list(sandbox.apis), store, namespace, sandbox.host, sandbox.admin, sandbox.admin_token,
-                   dict(sandbox.tls), sandbox.limits, sandbox.delivery_lease)
+    def of(cls, sandbox: Sandbox, store: str, namespace: str, concurrency_lease: float) -> WorkerPlan:
+        return cls(list(sandbox.apis), store, namespace, concurrency_lease, sandbox.host, sandbox.admin,
+                   sandbox.admin_token, dict(sandbox.tls), sandbox.limits, sandbox.delivery_lease)
 
 
 def work(plan: WorkerPlan, sockets: list[socket], ready: Connection) -> None:
     """A worker's life: build the sandbox on the inherited sockets, tell the parent, serve until SIGTERM."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # already ignored since exec (see Supervisor._start); stays so
     try:
-        sandbox = Sandbox.create(plan.names, store=plan.store, namespace=plan.namespace, host=plan.host,
+        sandbox = Sandbox.create(plan.names, store=plan.store, namespace=plan.namespace,
+                                 concurrency_lease=plan.concurrency_lease, host=plan.host,
                                  admin=plan.admin, admin_token=plan.admin_token, tls=plan.tls, limits=plan.limits,
                                  delivery_lease=plan.delivery_lease)
         sandbox.bind(sockets)
@@ -184,11 +186,11 @@ class Supervisor:
             worker.ready_pipe.close()
 
 
-def serve_with_workers(sandbox: Sandbox, *, store: str, namespace: str, count: int,
+def serve_with_workers(sandbox: Sandbox, *, store: str, namespace: str, concurrency_lease: float, count: int,
                        on_all_serving: Callable[[], None]) -> int:
     """Serve `sandbox`'s bound listeners from `count` worker processes until SIGTERM or Ctrl-C; the exit code."""
-    supervisor = Supervisor(WorkerPlan.of(sandbox, store, namespace), [l.socket for l in sandbox.listeners], count,
-                            on_all_serving)
+    supervisor = Supervisor(WorkerPlan.of(sandbox, store, namespace, concurrency_lease),
+                            [l.socket for l in sandbox.listeners], count, on_all_serving)
     try:
         return supervisor.run()
     finally:

@@ -39,12 +39,14 @@ def answers(url: str, timeout: float = 0.5) -> bool:
 
 
 @contextmanager
-def redis_server(binary: str, *, wait: float = 10.0) -> Iterator[str]:
-    """A `redis-server` on a free port, answering PING, for the duration of the block."""
+def redis_server(binary: str, *options: str, wait: float = 10.0) -> Iterator[str]:
+    """A `redis-server` on a free port, answering PING, for the duration of the block.
+
+    `options` are more of its command-line options, e.g. "--maxmemory", "2mb"."""
     with tempfile.TemporaryDirectory(prefix="mocks-redis-") as folder:
         port = free_port()
         process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                    "--appendonly", "no", "--dir", folder],
+                                    "--appendonly", "no", "--dir", folder, *options],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         url = f"redis://127.0.0.1:{port}/0"
         try:

@@ -81,7 +81,7 @@ def journal(api: Api, listener: str, request: MockRequest, params: dict[str, str
     entries = api.journal.entries(operation=query(request, "operation"), status=number("status"),
                                       principal=query(request, "principal"), since=number("since") or 0,
                                       limit=number("limit"))
-    return json_response(200, {"entries": entries})
+    return json_response(200, {"entries": entries, "dropped": api.journal.dropped.count})
 
 
 @route("DELETE", "/journal")

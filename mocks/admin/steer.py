@@ -107,12 +107,14 @@ def set_limits(api: Api, listener: str, request: MockRequest, params: dict[str, 
 
 @route("GET", "/events")
 def events(api: Api, listener: str, request: MockRequest, params: dict[str, str]) -> MockResponse:
-    return json_response(200, {"events": [e.describe() for e in api.events.history]})
+    return json_response(200, {"events": [e.describe() for e in api.events.history],
+                               "dropped": api.events.dropped.count})
 
 
 @route("GET", "/deliveries")
 def deliveries(api: Api, listener: str, request: MockRequest, params: dict[str, str]) -> MockResponse:
     return json_response(200, {"deliveries": api.webhooks.describe(), "counts": api.webhooks.summary(),
+                               "dropped": api.webhooks.dropped.count,
                                "retry": {"max_attempts": api.webhooks.retry.max_attempts,
                                          "horizon_seconds": api.webhooks.retry.horizon}})
 

@@ -8,6 +8,7 @@ themselves when imported; `mocks.app` imports every one of them.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,7 @@ from mocks.faults import FaultError
 from mocks.media import MAX_ADMIN_BODY_BYTES, dump_json, load_json
 from mocks.routing import Router
 from mocks.scenarios import Scenario, ScenarioError, load_scenario
+from mocks.state import STORE_RETRY_AFTER, store_down
 from mocks.types import MockRequest, MockResponse
 
 if TYPE_CHECKING:
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 Handler = Callable[["Api", str, MockRequest, dict[str, str]], Awaitable[MockResponse] | MockResponse]
 _router: Router[Handler] = Router()
 _registered: list[tuple[str, str]] = []  # every route, in the order its module registered it
+log = logging.getLogger("mocks")
 
 
 class AdminError(Exception):
@@ -58,6 +61,14 @@ async def handle(api: Api, listener: str, request: MockRequest) -> MockResponse:
         return json_response(exc.status, {"error": str(exc)})
     except FaultError as exc:
         return json_response(400, {"error": str(exc)})
+    except Exception as exc:
+        if not store_down(exc):
+            raise
+        # as the pipeline's: the shared store is down, full or read-only; soon again (the console too)
+        log.warning("store unavailable while handling %s %s: %s", request.method, request.path, exc)
+        response = json_response(503, {"error": "the sandbox's store is unavailable; retry shortly"})
+        response.headers.append(("Retry-After", STORE_RETRY_AFTER))
+        return response
 
 
 def routes() -> list[str]:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from mocks.admin.table import AdminError, query, route
 from mocks.journal import Journal
+from mocks.state import STORE_RETRY_AFTER, store_down
 from mocks.types import MockRequest, MockResponse
 
 if TYPE_CHECKING:
@@ -33,7 +34,14 @@ async def _events(journal: Journal, since: int) -> AsyncIterator[bytes]:
     yield b"retry: 1000\n\n"
     quiet = 0.0
     while True:
-        entries = journal.entries(since=since)
+        try:
+            entries = journal.entries(since=since)
+        except Exception as exc:
+            if not store_down(exc):
+                raise
+            # the stream stays open (heartbeats go on) and carries on from `since` once the store is back
+            entries = []
+            await asyncio.sleep(float(STORE_RETRY_AFTER))
         for entry in entries:
             since = entry["seq"]
             yield f"id: {since}\nevent: exchange\ndata: {json.dumps(entry)}\n\n".encode()

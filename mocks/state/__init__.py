@@ -7,7 +7,10 @@ the same Redis and namespace. `redis` is imported only when a Redis URL is given
 
 from __future__ import annotations
 
+import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,10 +18,15 @@ from mocks.state.memory import MemoryStore
 from mocks.state.ordered import Slice
 from mocks.state.protocol import Record, Store
 
-__all__ = ["DEFAULT_NAMESPACE", "MemoryStore", "Record", "Slice", "Store", "StoreUnavailable", "check_store", "open_sandbox_state",
-           "open_store", "store_down", "store_url"]
+__all__ = ["DEFAULT_CONCURRENCY_LEASE", "DEFAULT_NAMESPACE", "STORE_RETRY_AFTER", "Dropped", "MemoryStore", "Record", "Slice", "Store",
+           "StoreUnavailable", "check_store", "open_sandbox_state", "open_store", "store_down", "store_url",
+           "supported_redis"]
 
 DEFAULT_NAMESPACE = "mocks"
+# seconds a concurrency slot outlives a process killed while holding it (`mocks serve --concurrency-lease`)
+DEFAULT_CONCURRENCY_LEASE = 30.0
+STORE_RETRY_AFTER = "1"  # seconds: a store that went away is usually back (or failed over) within seconds
+log = logging.getLogger("mocks")
 _SCHEMES = ("redis", "rediss", "valkey", "valkeys")
 
 
@@ -27,11 +35,41 @@ class StoreUnavailable(OSError):
 
 
 def store_down(exc: BaseException) -> bool:
-    """Whether `exc` says the shared store did not answer in time (never true of the memory store)."""
+    """Whether `exc` says the shared store cannot serve now, for a while (never true of the memory store).
+
+    Transient, all of them, so the caller answers 503 with Retry-After rather than 500: Redis did not
+    answer in time (connection or timeout; `BusyLoadingError`, still loading its data, is a
+    ConnectionError), is out of memory under `noeviction` (`OutOfMemoryError`), or is a replica
+    after a failover (`ReadOnlyError`). Redis refused the whole command in each case: nothing of it
+    was written.
+    """
     if isinstance(exc, StoreUnavailable):
         return True
     redis = sys.modules.get("redis")  # loaded only when a Redis store was opened
-    return redis is not None and isinstance(exc, redis.ConnectionError | redis.TimeoutError)
+    return redis is not None and isinstance(
+        exc, redis.ConnectionError | redis.TimeoutError | redis.exceptions.OutOfMemoryError | redis.exceptions.ReadOnlyError)
+
+
+class Dropped:
+    """Writes of a request that has already acted (its journal entry, its events and their deliveries,
+    its concurrency slot's release, its idempotency key's completion) that the store refused.
+
+    An unavailable store then costs that write, counted here (per process) and logged, never the
+    answer: a 503 would tell the client that a change which was made was not.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    @contextmanager
+    def unless_store_down(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except Exception as exc:
+            if not store_down(exc):
+                raise
+            self.count += 1
+            log.warning("%s dropped: the store is unavailable (%s)", what, exc)
 
 
 def store_url(kind: str) -> str:
@@ -52,13 +90,15 @@ def store_url(kind: str) -> str:
     return parts._replace(scheme=scheme).geturl()
 
 
-def open_store(kind: str = "memory", *, namespace: str = DEFAULT_NAMESPACE, api: str = "") -> Store:
+def open_store(kind: str = "memory", *, namespace: str = DEFAULT_NAMESPACE, api: str = "",
+               concurrency_lease: float = DEFAULT_CONCURRENCY_LEASE) -> Store:
+    """The store of one API. `concurrency_lease`: a shared store's; in memory a slot dies with its process."""
     url = store_url(kind)
     if url == "memory":
         return MemoryStore()
     from mocks.state.redis import RedisStore
 
-    return RedisStore(_client(url), namespace, api)
+    return RedisStore(_client(url), namespace, api, concurrency_lease=concurrency_lease)
 
 
 def open_sandbox_state(kind: str = "memory", *, namespace: str = DEFAULT_NAMESPACE) -> Any:
@@ -72,16 +112,25 @@ def open_sandbox_state(kind: str = "memory", *, namespace: str = DEFAULT_NAMESPA
 
 
 def check_store(kind: str) -> None:
-    """Raise StoreUnavailable unless the store answers now (start-up: a sandbox never starts half-connected)."""
+    """Raise StoreUnavailable unless the store answers now (start-up: a sandbox never starts half-connected),
+    ValueError if it is older than Redis 7."""
     url = store_url(kind)
     if url == "memory":
         return
     import redis
 
     try:
-        _client(url).ping()
+        version = _client(url).info("server").get("redis_version", "")
     except redis.RedisError as exc:
         raise StoreUnavailable(f"the store {url} does not answer: {exc}") from None
+    if not supported_redis(version):
+        raise ValueError(f"the store {url} is Redis {version}: the sandbox needs Redis 7 or later (Valkey 7.2 or later)")
+
+
+def supported_redis(version: str) -> bool:
+    """Redis 7 and later run scripts flagged to go on when memory is full (`allow-oom`), which the store uses."""
+    major = version.split(".", 1)[0]
+    return major.isdigit() and int(major) >= 7
 
 
 _clients: dict[str, Any] = {}

@@ -11,7 +11,7 @@ never a read then a write. Every key of one namespace and API carries the hash t
 `{namespace:api}` (one Redis Cluster slot, so multi-key scripts are allowed); `reset` removes
 those keys only. Expiry is data compared with the mock clock, never a Redis TTL: the mock clock
 may move backwards. A concurrency slot is a lease in a sorted set scored by its expiry on Redis'
-own clock: a process that dies holding one frees it after `lease` seconds.
+own clock: a process that dies holding one frees it after `concurrency_lease` seconds.
 
 The client is redis-py's synchronous one (the store protocol is synchronous) with short socket
 timeouts; `redis` is imported by the `mocks.state.redis*` modules only, so serving with the memory store
@@ -27,6 +27,7 @@ from typing import Any
 
 import redis
 
+from mocks.state import DEFAULT_CONCURRENCY_LEASE
 from mocks.state import redis_scripts as lua
 from mocks.state.changes import Change, Updated
 from mocks.state.ordered import Slice, indexed_value
@@ -52,9 +53,10 @@ def _text(number: float) -> str:
 
 
 class RedisStore(RedisSteering):
-    def __init__(self, client: redis.Redis | str, namespace: str, api: str, *, lease: float = 30.0) -> None:
+    def __init__(self, client: redis.Redis | str, namespace: str, api: str, *,
+                 concurrency_lease: float = DEFAULT_CONCURRENCY_LEASE) -> None:
         self.client = connect(client) if isinstance(client, str) else client
-        self.namespace, self.api, self.lease = namespace, api, lease
+        self.namespace, self.api, self.concurrency_lease = namespace, api, concurrency_lease
         self.prefix = "{" + escape(namespace) + ":" + escape(api) + "}:"
         self._fields: dict[str, set[str]] = {}  # collection -> indexed fields (declared by each process)
         self._leases: dict[str, list[str]] = {}  # rate-limit key -> concurrency leases this process holds
@@ -63,6 +65,7 @@ class RedisStore(RedisSteering):
         self._insert, self._place, self._delete = register(lua.INSERT), register(lua.PLACE), register(lua.DELETE)
         self._find, self._put_if_absent = register(lua.FIND), register(lua.PUT_IF_ABSENT)
         self._admit, self._put_first = register(lua.ADMIT), register(lua.PUT_FIRST)
+        self._complete = register(lua.COMPLETE)
         self._init_steering()
 
     # keys ----------------------------------------------------------------------------------
@@ -179,9 +182,14 @@ class RedisStore(RedisSteering):
                 return
             self._fields[collection].add(field)
         records = self._key("rec", collection)
-        for key, stored in self.client.hscan_iter(records):  # records that exist already join the new slices
-            self._place(keys=[*self._place_keys(collection), records],
-                        args=[key, collection, self._slices_of(collection, json.loads(stored)), ""])
+        try:
+            for key, stored in self.client.hscan_iter(records):  # records that exist already join the new slices
+                self._place(keys=[*self._place_keys(collection), records],
+                            args=[key, collection, self._slices_of(collection, json.loads(stored)), ""])
+        except BaseException:
+            with self._lock:  # not indexed after all (Redis went away): the next call places them again
+                self._fields[collection].discard(field)
+            raise
 
     def position(self, collection: str, key: str) -> int | None:
         found = self.client.hget(self._key("pos", collection), key)
@@ -218,19 +226,9 @@ class RedisStore(RedisSteering):
         return None if expires_at is not None and expires_at <= now else value
 
     def complete(self, space: str, key: str, expect: Mapping[str, Any], value: Any, expires_at: float | None) -> bool:
-        """Compare-and-set (WATCH, MULTI/EXEC): replace the value only if it still holds every field of `expect`."""
-        name = self._key("val", space)
-
-        def body(pipe: Any) -> bool:
-            current = pipe.hget(name, key)
-            held = None if current is None else json.loads(current)[0]
-            if not isinstance(held, dict) or any(held.get(f) != wanted for f, wanted in expect.items()):
-                return False
-            pipe.multi()
-            pipe.hset(name, key, json.dumps([value, expires_at]))
-            return True
-
-        return self._transaction(name, body)
+        """Compare-and-set (one script): replace the value only if it still holds every (scalar) field of `expect`."""
+        stored = json.dumps([value, expires_at])
+        return bool(self._complete(keys=[self._key("val", space)], args=[key, json.dumps(dict(expect)), stored]))
 
     def write(self, space: str, key: str, value: Any, expires_at: float | None) -> None:
         self.client.hset(self._key("val", space), key, json.dumps([value, expires_at]))
@@ -245,7 +243,7 @@ class RedisStore(RedisSteering):
 
     def admit(self, hits: list[Hit]) -> tuple[bool, list[Outcome]]:
         """Count one request against every budget, or against none if any budget is spent: one script."""
-        args: list[Any] = [int(self.lease * 1000)]
+        args: list[Any] = [int(self.concurrency_lease * 1000)]
         for hit in hits:
             if hit.algorithm == "fixed":
                 marker = _text(hit.now - (hit.now % hit.window))

@@ -6,6 +6,11 @@ Python's): window starts and expiry thresholds are computed by the caller and pa
 shortest text that round-trips, and scores come back as Redis prints them (exact).
 """
 
+# The first line of a script that must run even when Redis is out of memory (maxmemory reached under
+# `noeviction`, which refuses every other write): bookkeeping of bounded size that a request cannot
+# do without (admission, fault counts) or that completes a change already made. Redis 7 and later.
+ALLOW_OOM = "#!lua flags=allow-oom\n"
+
 # A record's place in the ordered index: its position (kept once given) and the slices it sits in.
 # KEYS: pos, next, mem, colls; ARGV: key, collection, slice keys (JSON list)
 _PLACE = """
@@ -91,10 +96,25 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return nil
 """
 
+# Compare-and-set of a keyed value: KEYS values; ARGV key, the expected fields (a JSON object of
+# scalars), the new stored text. It completes an idempotent request that has acted: a full Redis
+# must not leave its key 'running' (allow-oom; the answer's size is bounded by the request's).
+COMPLETE = ALLOW_OOM + """
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if not current then return 0 end
+local held = cjson.decode(current)[1]
+if type(held) ~= 'table' then return 0 end
+for field, wanted in pairs(cjson.decode(ARGV[2])) do
+  if held[field] ~= wanted then return 0 end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1
+"""
+
 # Admission, all or nothing. KEYS: ids, then one key per hit.
 # ARGV: lease ms, then per hit: algorithm, limit, a (sliding: expiry threshold; fixed: window start), now
 # Returns {admitted, per hit: used, base (sliding: oldest admission; concurrency: the lease id)}.
-ADMIT = """
+ADMIT = ALLOW_OOM + """
 local t = redis.call('TIME')
 local real_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local n = (#ARGV - 1) / 4

@@ -70,6 +70,13 @@ class RedisSteering:
         self._enqueue, self._lease_due = register(lua.ENQUEUE), register(lua.LEASE_DUE)
         self._finish, self._release_lease = register(lua.FINISH_ATTEMPT), register(lua.RELEASE_LEASE)
         self._next_due, self._next_lease_end = register(lua.NEXT_DUE), register(lua.NEXT_LEASE_END)
+        self._read_together = register(lua.READ_TOGETHER)
+
+    def _read(self, *reads: tuple[str, str]) -> list[Any]:
+        """(kind, key) reads at one instant: a string, a list, or a dict (hgetall) each."""
+        found = self._read_together(keys=[key for _, key in reads], args=[kind for kind, _ in reads])
+        return [dict(zip(value[::2], value[1::2], strict=True)) if kind == "hgetall" else value
+                for (kind, _), value in zip(reads, found, strict=True)]
 
     def _reset_steering(self) -> None:
         """After `reset` removed the namespace's other keys: limits to their baseline, faults versioned."""
@@ -107,9 +114,8 @@ class RedisSteering:
 
     def faults(self) -> FaultList:
         faults, order, counts, _, version = self._fault_keys()
-        with self.client.pipeline(transaction=True) as pipe:
-            pipe.get(version).zrange(order, 0, -1).hgetall(faults).hgetall(counts)
-            found_version, ids, specs, numbers = pipe.execute()
+        found_version, ids, specs, numbers = self._read(("get", version), ("zrange", order), ("hgetall", faults),
+                                                        ("hgetall", counts))
         items = tuple(FaultState(int(fid), json.loads(specs[fid])[0], int(numbers.get(f"{fid}:seen", 0)),
                                  int(numbers.get(f"{fid}:fired", 0))) for fid in ids if fid in specs)
         return FaultList(int(found_version or 0), items)
@@ -226,11 +232,8 @@ class RedisSteering:
 
     def deliveries(self) -> list[Delivery]:
         static, state, next_at, attempts, *_ = self._delivery_keys()
-        with self.client.pipeline(transaction=True) as pipe:
-            pipe.zrange(self._k("dlv:order"), 0, -1)
-            for name in (static, state, next_at, attempts):
-                pipe.hgetall(name)
-            ids, statics, states, nexts, tried = pipe.execute()
+        ids, statics, states, nexts, tried = self._read(("zrange", self._k("dlv:order")), *(
+            ("hgetall", name) for name in (static, state, next_at, attempts)))
         return [_delivery(statics[i], nexts[i], tried[i], states[i]) for i in ids if i in statics]
 
     def delivery_counts(self) -> dict[str, int]:

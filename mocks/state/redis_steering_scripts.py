@@ -5,6 +5,22 @@ JSON that holds floats (cjson writes 14 significant digits): the caller encodes,
 strings as given, and attempts are appended as JSON fragments.
 """
 
+from mocks.state.redis_scripts import ALLOW_OOM
+
+# Reads of several keys at one instant: KEYS, and per key in ARGV its read ('get', 'zrange' or
+# 'hgetall'; a missing string reads as ''). A script of reads, not MULTI/EXEC: Redis refuses every
+# command queued in a transaction while it is out of memory, and runs a `no-writes` script then and
+# on a read-only replica.
+READ_TOGETHER = """#!lua flags=no-writes
+local out = {}
+for i, key in ipairs(KEYS) do
+  if ARGV[i] == 'get' then out[i] = redis.call('GET', key) or ''
+  elseif ARGV[i] == 'zrange' then out[i] = redis.call('ZRANGE', key, 0, -1)
+  else out[i] = redis.call('HGETALL', key) end
+end
+return out
+"""
+
 # Limit settings: KEYS settings, baseline. Values are JSON [limit, window, enabled] made by Python, so
 # equal settings are equal strings. Every script returns HGETALL settings (with "_version").
 _SETTINGS = """
@@ -118,7 +134,7 @@ end
 
 # KEYS as ADD_FAULT's; ARGV: candidate ids in order. Returns {id, seen, fired} of the fault that
 # fired, or nil. Check-and-count is this one script: `times` holds across every process.
-STRIKE = DRAW + """
+STRIKE = ALLOW_OOM + DRAW + """
 for _, id in ipairs(ARGV) do
   local stored = redis.call('HGET', KEYS[1], id)
   if stored then

@@ -157,15 +157,19 @@ def run_until_exit_or_serving(serve, *args: str, timeout: float = 20.0) -> tuple
     return None, f"neither exited nor served within {timeout}s"
 
 
-@pytest.mark.parametrize("value, message", [
-    ("konducter=abc", "--port konducter: 'abc' is not a port number"),
-    ("konducter", "--port takes NAME=VALUE, got 'konducter'"),
-    ("konducter=-1", "is not a port number"),
+@pytest.mark.parametrize("option, value, message", [
+    ("--port", "konducter=abc", "--port konducter: 'abc' is not a port number"),
+    ("--port", "konducter", "--port takes NAME=VALUE, got 'konducter'"),
+    ("--port", "konducter=-1", "is not a port number"),
+    ("--concurrency-lease", "0", "--concurrency-lease: '0' must be above 0 and at most 3600"),
+    ("--concurrency-lease", "3601", "--concurrency-lease: '3601' must be above 0 and at most 3600"),
+    ("--concurrency-lease", "nan", "--concurrency-lease: 'nan' must be above 0 and at most 3600"),
+    ("--concurrency-lease", "soon", "--concurrency-lease: 'soon' is not a number"),
 ])
-def test_a_bad_port_value_exits_2_with_a_clear_message(serve, value, message):
-    code, stderr = run_until_exit_or_serving(serve, "konducter", "--port", value)
+def test_a_bad_option_value_exits_2_with_a_clear_message(serve, option, value, message):
+    code, stderr = run_until_exit_or_serving(serve, "konducter", option, value)
     assert code == 2
-    assert message in stderr and stderr.startswith("mocks: error:")
+    assert message in stderr and "error:" in stderr.splitlines()[-1]
     assert "Traceback" not in stderr
 
 
@@ -179,3 +183,4 @@ def test_a_port_for_an_unknown_api_or_listener_exits_2(serve, value):
     code, stderr = run_until_exit_or_serving(serve, "konducter", "--port", "konducter=0",
                                              "--port", "konducter.local=0", "--port", value, timeout=8)
     assert code == 2 and value.split("=")[0] in stderr
+

@@ -5,9 +5,9 @@ Real processes over real sockets on a real Redis (`redis_url`: see tests/rediski
 
 from __future__ import annotations
 
-import shutil
-import subprocess
+import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 import redis
-from rediskit import MISSING, answers, free_port, namespace
+from leasekit import hold_a_slot, refused_then_admitted
+from rediskit import free_port, namespace
 from servekit import start_serve
 
 
@@ -138,51 +139,44 @@ def test_a_reset_of_one_namespace_leaves_another_untouched(serve, redis_url) -> 
         client.close()
 
 
-# ------------------------------------------------------------------ Redis goes away, and comes back
-def _redis(binary: str, port: int, folder: str) -> subprocess.Popen:
-    """A redis-server of this test's own (append-only file, fsync always: a restart keeps what was acknowledged)."""
-    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
-                                "--appendfsync", "always", "--dir", folder],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while not answers(f"redis://127.0.0.1:{port}/0"):
-        assert process.poll() is None and time.monotonic() < deadline, "redis-server did not start"
-        time.sleep(0.05)
-    return process
+def test_50_racing_posts_with_one_idempotency_key_over_both_make_one_order(pair) -> None:
+    one, two = pair
+    off = one.post("/__mock/limits", json={"policy": "account-per-second", "enabled": False})  # the race, not 429s
+    assert off.status_code == 200, off.text
+    marker = f"race-{uuid.uuid4()}"
+    order = {"customer": "c1000000-0000-4000-8000-000000000001", "currency": "nzd", "notes": marker,
+             "line_items": [{"product": "d1000000-0000-4000-8000-000000000001", "quantity": 2, "unit_amount": 3200}]}
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    start = threading.Barrier(50)
+
+    def post(i: int) -> httpx.Response:
+        start.wait()
+        return (one if i % 2 else two).post("/v1/orders", json=order, headers=key)
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        answers = list(pool.map(post, range(50)))
+    assert {a.status_code for a in answers} <= {200, 409}, Counter(a.status_code for a in answers)
+    made = [a for a in answers if a.status_code == 200]
+    assert len({a.json()["id"] for a in made}) == 1  # every 200 is the one order
+    assert [a.headers.get("idempotent-replayed") for a in made].count(None) == 1  # the original; the rest replayed
+    assert all(a.json()["error"]["code"] == "idempotency_in_flight" for a in answers if a.status_code == 409)
+    orders = [o for o in two.get("/__mock/state").json()["order"] if o.get("notes") == marker]
+    assert [o["id"] for o in orders] == [made[0].json()["id"]]
+    for client in (one, two):
+        replay = client.post("/v1/orders", json=order, headers=key)
+        assert replay.status_code == 200 and replay.json()["id"] == orders[0]["id"]
+        other = client.post("/v1/orders", json={**order, "notes": "another order"}, headers=key)
+        assert other.status_code == 409 and other.json()["error"]["code"] == "idempotency_key_reused"
 
 
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    process.wait(10)
-
-
-def test_redis_unavailable_answers_503_with_retry_after_and_recovers_by_itself(serve, tmp_path) -> None:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip(MISSING)
-    port = free_port()
-    redis_server = _redis(binary, port, str(tmp_path))
-    try:
-        served = serve("istockist", "--port", "istockist=0", "--store", f"redis://127.0.0.1:{port}/0")
-        with httpx.Client(base_url=served.urls[("istockist", "api")], auth=AUTH, timeout=15) as client:
-            kept = client.post("/v1/customers", json={"name": "Acknowledged Deli"})
-            assert kept.status_code == 200
-            _stop(redis_server)
-            for path in ("/v1/products", f"/v1/customers/{kept.json()['id']}"):
-                started = time.monotonic()
-                down = client.get(path)
-                assert time.monotonic() - started < 5  # never a hang
-                assert down.status_code == 503, down.text
-                assert down.json()["error"]["code"] == "unavailable"
-                assert int(down.headers["Retry-After"]) >= 1
-            assert client.post("/v1/customers", json={"name": "Lost Deli"}).status_code == 503
-            redis_server = _redis(binary, port, str(tmp_path))
-            deadline = time.monotonic() + 10
-            while (back := client.get(f"/v1/customers/{kept.json()['id']}")).status_code == 503:
-                assert time.monotonic() < deadline, "no recovery within 10 s of Redis' return"
-                time.sleep(0.2)
-            assert back.status_code == 200 and back.json()["name"] == "Acknowledged Deli"  # nothing acknowledged lost
-            assert client.get("/v1/products").status_code == 200
-    finally:
-        if redis_server.poll() is None:
-            _stop(redis_server)
+# ------------------------------------------------------------------ a process killed holding a concurrency slot
+def test_a_slot_held_by_a_killed_process_is_freed_after_the_concurrency_lease(serve, redis_url) -> None:
+    shared, lease = namespace(), 5.0
+    a, b = (serve("plggr", "--port", "plggr=0", "--store", redis_url, "--namespace", shared,
+                  "--concurrency-lease", str(lease), "--limit", "plggr.concurrent-requests=1") for _ in range(2))
+    with httpx.Client(base_url=a.urls[("plggr", "api")], timeout=10) as one, \
+            httpx.Client(base_url=b.urls[("plggr", "api")], timeout=10) as two:
+        held = hold_a_slot(one, one)
+        a.process.kill()
+        refused_then_admitted(two, lease)
+        held.join(10)

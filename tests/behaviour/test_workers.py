@@ -19,6 +19,7 @@ from contextlib import contextmanager
 
 import httpx
 import pytest
+from leasekit import hold_a_slot, refused_then_admitted
 from rediskit import MISSING, answers, free_port, namespace
 from servekit import ALL_PORTS_FREE, Served, end
 
@@ -145,6 +146,20 @@ def test_start_up_options_are_applied_once_a_replacement_worker_leaves_later_cha
     _wait_for(lambda: len(_worker_pids(url, tries=20) - {victim}) == 2, "a new worker serves in the killed one's place")
     statuses = [httpx.get(f"{url}/v1/products", auth=AUTH, headers=CLOSE, timeout=10).status_code for _ in range(6)]
     assert statuses == [200, 200, 200, 429, 429, 429]  # neither --limit's 2/min again nor the contract's limit
+
+
+def test_a_slot_held_by_a_killed_worker_is_freed_after_the_concurrency_lease(serve, redis_url) -> None:
+    lease = 5.0
+    served = serve("plggr", "--port", "plggr=0", "--store", redis_url, "--namespace", namespace(), "--workers", "2",
+                   "--concurrency-lease", str(lease), "--limit", "plggr.concurrent-requests=1")
+    url = served.urls[("plggr", "api")]
+    holder, other = sorted(_worker_pids(url))
+    with _stopped(other), httpx.Client(base_url=url, timeout=10) as into_holder:
+        held = hold_a_slot(into_holder, into_holder)  # the holder takes every connection while the other is stopped
+        os.kill(holder, signal.SIGKILL)
+    with httpx.Client(base_url=url, headers=CLOSE, timeout=10) as client:  # the other worker, or the replacement
+        refused_then_admitted(client, lease)
+    held.join(10)
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])

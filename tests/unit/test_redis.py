@@ -127,7 +127,7 @@ HOLDER = textwrap.dedent("""
     import sys, time
     from mocks.state.protocol import Hit
     from mocks.state.redis import RedisStore
-    store = RedisStore(sys.argv[1], sys.argv[2], "istockist", lease=float(sys.argv[3]))
+    store = RedisStore(sys.argv[1], sys.argv[2], "istockist", concurrency_lease=float(sys.argv[3]))
     print(store.admit([Hit("slots", "concurrency", 1, 0.0, 0.0)])[0], flush=True)
     time.sleep(60)
 """)
@@ -135,7 +135,7 @@ HOLDER = textwrap.dedent("""
 
 def test_a_killed_holders_concurrency_slot_is_released_after_its_lease(stores, redis_url):
     ns = namespace()
-    store = stores(ns, lease=30.0)
+    store = stores(ns, concurrency_lease=30.0)
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, redis_url, ns, "1.0"], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "True"

@@ -13,6 +13,7 @@ from mocks.state import (
     open_store,
     store_down,
     store_url,
+    supported_redis,
 )
 
 
@@ -51,3 +52,13 @@ def test_one_namespace_and_api_per_store(redis_url: str) -> None:
     store = open_store(redis_url, namespace="team-a", api="istockist")
     assert store.prefix == "{team-a:istockist}:"
     assert open_sandbox_state(redis_url, namespace="team-a").key == "{team-a}:clock"
+
+
+@pytest.mark.parametrize(("version", "supported"), [("7.0.15", True), ("7.2.4", True), ("8.0.0", True),
+                                                    ("6.2.14", False), ("5.0.7", False), ("", False)])
+def test_redis_7_or_later_is_required(version: str, supported: bool) -> None:
+    assert supported_redis(version) is supported
+
+
+def test_the_redis_of_the_tests_is_accepted(redis_url: str) -> None:
+    check_store(redis_url)
