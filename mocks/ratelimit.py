@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from mocks.contract import Contract, Operation
-from mocks.state.changes import LimitSetting
+from mocks.state.changes import LimitSetting, LimitSettings
 from mocks.state.protocol import Hit, Outcome, Store
 from mocks.templates import compile_template
 from mocks.types import Headers, MockError
@@ -120,11 +120,13 @@ class Limiter:
             settings.settings[p.name].enabled) for p in chosen})
         return chosen
 
-    def check(self, policies: list[Policy], context: dict[str, Any], now: float, fallback_key: str) -> tuple[Headers, list[str]]:
-        """Count the request; headers for the response, and the concurrency keys to release after it."""
+    def check(self, policies: list[Policy], context: dict[str, Any], now: float, fallback_key: str,
+              current: LimitSettings | None = None) -> tuple[Headers, list[str]]:
+        """Count the request; headers for the response, and the concurrency keys to release after it.
+        `current`: the settings the request read with the clock (`Store.glance`); else read now."""
         if not policies:
             return [], []
-        current = self.store.limit_settings()
+        current = current or self.store.limit_settings()
         settings = current.settings
         limits = [settings[p.name] for p in policies]
         if current.some_disabled:  # perhaps by another process since `policies` was made
