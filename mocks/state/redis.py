@@ -51,27 +51,32 @@ class RedisStore(RedisSteering):
         self._insert, self._place, self._delete = register(lua.INSERT), register(lua.PLACE), register(lua.DELETE)
         self._find, self._put_if_absent = register(lua.FIND), register(lua.PUT_IF_ABSENT)
         self._admit, self._put_first = register(lua.ADMIT), register(lua.PUT_FIRST)
+        self._complete = register(lua.COMPLETE)
         self._init_steering()
 
     # keys ----------------------------------------------------------------------------------
     def _key(self, *parts: str) -> str:
         return self.prefix + ":".join(escape(part) for part in parts)
 
+    def _slice_base(self, collection: str) -> str:
+        return self._key("slice", collection, "")
+
     def _slice_key(self, collection: str, where: Slice) -> str:
-        return self._key("slice", collection, json.dumps(list(where)))
+        return self._slice_base(collection) + escape(json.dumps(list(where)))
 
     def _place_keys(self, collection: str) -> list[str]:
         return [self._key("pos", collection), self._key("next", collection), self._key("mem", collection),
                 self._key("colls")]
 
     def _slices_of(self, collection: str, record: Record) -> str:
-        """The slices' keys, as `OrderedIndex` slices a record: every scope, its scope, each field value."""
+        """The slices, as `OrderedIndex` slices a record (every scope, its scope, each field value): the
+        collection's slice base, then each slice key's own part (the scripts' `slice_name`)."""
         scope = record["scope"]
         found = [Slice.everywhere(), Slice(scope)]
         for field in sorted(self._fields.get(collection, ())):
             value = indexed_value(record["data"].get(field))
             found += [Slice.everywhere(field, value), Slice(scope, False, field, value)]
-        return json.dumps([self._slice_key(collection, where) for where in found])
+        return json.dumps([self._slice_base(collection), *(escape(json.dumps(list(where))) for where in found)])
 
     # resources -----------------------------------------------------------------------------
     def insert(self, collection: str, key: str, record: Record, index: dict[str, str]) -> None:
@@ -153,7 +158,8 @@ class RedisStore(RedisSteering):
 
     def delete(self, collection: str, key: str) -> Record | None:
         found = self._delete(keys=[self._key("pos", collection), self._key("mem", collection),
-                                   self._key("rec", collection), self._key("keyidx", collection)], args=[key])
+                                   self._key("rec", collection), self._key("keyidx", collection)],
+                             args=[key, self._slice_base(collection)])
         return None if found is None else json.loads(found)
 
     def scan(self, collection: str) -> list[Record]:
@@ -211,19 +217,10 @@ class RedisStore(RedisSteering):
         return None if expires_at is not None and expires_at <= now else value
 
     def complete(self, space: str, key: str, expect: Mapping[str, Any], value: Any, expires_at: float | None) -> bool:
-        """Compare-and-set (WATCH, MULTI/EXEC): replace the value only if it still holds every field of `expect`."""
-        name = self._key("val", space)
-
-        def body(pipe: Any) -> bool:
-            current = pipe.hget(name, key)
-            held = None if current is None else json.loads(current)[0]
-            if not isinstance(held, dict) or any(held.get(f) != wanted for f, wanted in expect.items()):
-                return False
-            pipe.multi()
-            pipe.hset(name, key, json.dumps([value, expires_at]))
-            return True
-
-        return self._transaction(name, body)
+        """Compare-and-set in one script: replace the value only if it still holds every field of `expect`
+        (scalar values: the idempotency record's state and fingerprint)."""
+        return bool(self._complete(keys=[self._key("val", space)],
+                                   args=[key, json.dumps(dict(expect)), json.dumps([value, expires_at])]))
 
     def write(self, space: str, key: str, value: Any, expires_at: float | None) -> None:
         self.client.hset(self._key("val", space), key, json.dumps([value, expires_at]))

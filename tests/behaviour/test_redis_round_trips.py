@@ -24,6 +24,7 @@ AUTH = ("ik_test_kauri_main", "is_test_kauri_main_secret")
 GET_BY_ID = 6
 NOT_FOUND = 6  # the same: the record's HGET finds nothing
 CREATE = 6  # the glance (3), admit, insert, journal
+IDEMPOTENT_CREATE = 8  # ... and the key's reservation and its completion, one script each
 LIST_PAGE = 9  # the glance (3), admit, the scopes' sizes (2 ZCARD), one page of positions, its records, journal
 
 
@@ -95,12 +96,20 @@ def test_a_page_costs_the_same_round_trips_whatever_its_size(sandbox) -> None:
     assert sum(c.startswith("HMGET") for c in large) == 2, large  # the clock's, and the page's records at once
 
 
-def test_a_missing_record_and_a_create_stay_within_their_bounds(sandbox) -> None:
+def test_a_missing_record_a_create_and_an_idempotent_create_stay_within_their_bounds(sandbox) -> None:
     client, sent = sandbox
     missing = fewest(sent, lambda: client.get("/v1/customers/00000000-0000-4000-8000-000000000000"))
     assert len(missing) <= NOT_FOUND, missing
     created = fewest(sent, lambda: client.post("/v1/customers", json={"name": "Another Deli"}))
     assert len(created) <= CREATE, created
+
+    def idempotent() -> httpx.Response:
+        answer = client.post("/v1/customers", json={"name": "Once Deli"}, headers={"Idempotency-Key": str(uuid.uuid4())})
+        assert answer.status_code == 200, answer.text
+        return answer
+
+    once = fewest(sent, idempotent)
+    assert len(once) <= IDEMPOTENT_CREATE, once
 
 
 def test_a_limit_changed_through_the_admin_api_is_read_once_then_cached(sandbox) -> None:

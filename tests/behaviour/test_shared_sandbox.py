@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -107,6 +108,24 @@ def test_a_limit_of_50_per_minute_admits_exactly_50_of_300_concurrent_requests_o
     with ThreadPoolExecutor(max_workers=30) as pool:
         statuses = list(pool.map(call, range(300)))
     assert statuses.count(200) == 50 and statuses.count(429) == 250, Counter(statuses)
+
+
+def test_50_racing_posts_with_one_idempotency_key_over_both_make_one_customer(pair) -> None:
+    one, two = pair
+    assert one.post("/__mock/limits", json={"rate": "1000/s"}).status_code == 200  # only idempotency answers
+    key = str(uuid.uuid4())
+
+    def call(i: int) -> httpx.Response:
+        return (one if i % 2 else two).post("/v1/customers", json={"name": "Racing Deli"},
+                                            headers={"Idempotency-Key": key})
+
+    with ThreadPoolExecutor(max_workers=25) as pool:
+        answers = list(pool.map(call, range(50)))
+    statuses = Counter(a.status_code for a in answers)
+    assert set(statuses) <= {200, 409} and statuses[200] >= 1, statuses  # 409: the first is still in flight
+    assert len({a.json()["id"] for a in answers if a.status_code == 200}) == 1  # every replay names the one
+    names = [c["name"] for c in one.get("/v1/customers", params={"limit": 100}).json()["data"]]
+    assert names.count("Racing Deli") == 1
 
 
 def test_a_process_joining_a_sandbox_in_use_leaves_its_state_alone(serve, redis_url) -> None:
