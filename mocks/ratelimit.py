@@ -104,8 +104,9 @@ class Limiter:
         self.store.restore_limits()
 
     def for_operation(self, operation_id: str) -> list[Policy]:
-        settings = self.store.limit_settings()
-        return [p for p in self._by_operation.get(operation_id, ()) if settings.settings[p.name].enabled]
+        """The policies the contract applies to the operation; which are enabled is `check`'s to read, per
+        request, so a policy enabled or disabled through any process holds in every process at once."""
+        return list(self._by_operation.get(operation_id, ()))
 
     def configure(self, rate: str, policy: str | None = None) -> list[Policy]:
         """Change the limit (and window) of one named policy, or of every windowed policy."""
@@ -129,7 +130,7 @@ class Limiter:
         current = current or self.store.limit_settings()
         settings = current.settings
         limits = [settings[p.name] for p in policies]
-        if current.some_disabled:  # perhaps by another process since `policies` was made
+        if current.some_disabled:
             policies = [p for p, s in zip(policies, limits) if s.enabled]
             limits = [s for s in limits if s.enabled]
             if not policies:
