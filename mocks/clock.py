@@ -98,7 +98,10 @@ class Clock:
                 listener()
 
     def now(self) -> float:
-        state = self._read()
+        return self.now_of(self._read())
+
+    def now_of(self, state: ClockState) -> float:
+        """Now, by a state read before (a request reads the clock's state once, with everything else)."""
         if state.frozen_at is not None:
             return state.frozen_at
         return self._source() + state.offset

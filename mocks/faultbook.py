@@ -9,6 +9,7 @@ from mocks.faults import Fault, parse_fault
 from mocks.types import MockRequest, Principal
 
 if TYPE_CHECKING:
+    from mocks.state.changes import FaultList
     from mocks.state.protocol import Store
 
 _SPEC_FIELDS = ("operation", "method", "path", "principal", "respond", "latency", "drop", "times", "after",
@@ -36,7 +37,7 @@ class FaultBook:
         stored = {name: getattr(fault, name) for name in _SPEC_FIELDS}
         stored["draw_seed"] = fault.seed if fault.seed is not None else random.getrandbits(32)
         fault.id = self.store.add_fault(stored)
-        self._sync()
+        self._sync(self.store.faults())
         self._known[fault.id] = fault
         return fault
 
@@ -51,10 +52,14 @@ class FaultBook:
         self.store.set_fault_counts(fault.id, seen, fired)
         fault.seen, fault.fired = seen, fired
 
-    def pick(self, operation_id: str, request: MockRequest, principal: Principal | None) -> Fault | None:
-        if not self.store.faults():
+    def pick(self, operation_id: str, request: MockRequest, principal: Principal | None,
+             faults: FaultList | None = None) -> Fault | None:
+        """The fault that strikes this request, if any. `faults`: the list the request read with the clock
+        (`Store.glance`); else read now."""
+        faults = self.store.faults() if faults is None else faults
+        if not faults:
             return None
-        candidates = [f.id for f in self._sync() if f.matches(operation_id, request, principal)]
+        candidates = [f.id for f in self._sync(faults) if f.matches(operation_id, request, principal)]
         struck = self.store.strike(candidates) if candidates else None
         if struck is None:
             return None
@@ -62,9 +67,8 @@ class FaultBook:
         fault.seen, fault.fired = struck.seen, struck.fired
         return fault
 
-    def _sync(self) -> list[Fault]:
+    def _sync(self, faults: FaultList) -> list[Fault]:
         """The Fault objects of the store's faults; rebuilt only when one was added or cleared."""
-        faults = self.store.faults()
         if faults.version != self._version:
             self._known = {state.id: self._known.get(state.id) or _fault_of(state) for state in faults}
             self._version = faults.version

@@ -57,33 +57,39 @@ class Selection:
         shared = bool(scope is not None and resource.group_flag and group is not None)
         if shared:  # records the group's other members share are in their own scopes' slices
             bases += [Slice(s) for s in runtime.fixtures.tenants if s != scope and runtime.group_of(resource, s) == group]
-        self.slices, narrowed_by = self._narrowest(bases, wanted)
+        sized, narrowed_by = self._narrowest(bases, wanted)
         self.exact = not shared and len(wanted) <= (1 if narrowed_by else 0)
-        self.slices = [s for s in self.slices if self.store.count(resource.name, s)]
+        self.slices = [s for s, size in sized if size]
+        self._size = sum(size for _, size in sized)  # the slices' records, counted once per request
 
-    def _narrowest(self, bases: list[Slice], wanted: dict[str, Any]) -> tuple[list[Slice], str | None]:
-        best, by = bases, None
-        size = sum(self.store.count(self.resource.name, s) for s in bases)
+    def _narrowest(self, bases: list[Slice], wanted: dict[str, Any]) -> tuple[list[tuple[Slice, int]], str | None]:
+        """The smallest choice of slices (with their sizes) and the field that chose it (None: the bases)."""
+        best, by = self._sized(bases), None
         for field, value in wanted.items():
             values = {indexed_value(v) for v in (value if isinstance(value, list) else [value])}
-            slices = [base.where(field, v) for base in bases for v in sorted(values)]
-            found = sum(self.store.count(self.resource.name, s) for s in slices)
-            if found < size or by is None:
-                best, by, size = slices, field, found
+            sized = self._sized([base.where(field, v) for base in bases for v in sorted(values)])
+            if sum(n for _, n in sized) < sum(n for _, n in best) or by is None:
+                best, by = sized, field
         return best, by
+
+    def _sized(self, slices: list[Slice]) -> list[tuple[Slice, int]]:
+        return [(s, self.store.count(self.resource.name, s)) for s in slices]
 
     def total(self) -> int:
         if self.exact:
-            return sum(self.store.count(self.resource.name, s) for s in self.slices)
+            return self._size
         return sum(1 for _ in self.walk(after=None, descending=False))
 
-    def walk(self, *, after: int | None, descending: bool, offset: int = 0) -> Iterator[tuple[int, Record]]:
-        """(position, record) of every listed record in order, strictly after `after`, skipping `offset`."""
+    def walk(self, *, after: int | None, descending: bool, offset: int = 0,
+             wanted: int = _CHUNK) -> Iterator[tuple[int, Record]]:
+        """(position, record) of every listed record in order, strictly after `after`, skipping `offset`.
+        `wanted`: how many the caller means to take, so the first read of each slice is no larger."""
         if offset and self.exact and len(self.slices) == 1:  # the index skips; nothing to test on the way
             after, skipped = self._seek(after, offset, descending), 0
         else:
             skipped = offset
-        streams = [self._stream(s, after, descending) for s in self.slices]
+        first = max(1, min(_CHUNK, skipped + wanted))
+        streams = [self._stream(s, after, descending, first) for s in self.slices]
         merged = streams[0] if len(streams) == 1 else heapq.merge(*streams, reverse=descending)
         listed = ((p, r) for p, r in merged if self.test(r))
         return islice(listed, skipped, None)
@@ -94,16 +100,14 @@ class Selection:
                                   descending=descending)
         return skipped[0][0] if skipped else (-1 if descending else math.inf)  # past the end: nothing
 
-    def _stream(self, where: Slice, after: int | None, descending: bool) -> Iterator[tuple[int, Record]]:
+    def _stream(self, where: Slice, after: int | None, descending: bool, size: int) -> Iterator[tuple[int, Record]]:
         while True:
-            chunk = self.store.page(self.resource.name, where, after=after, limit=_CHUNK, descending=descending)
-            for position, key in chunk:
-                record = self.store.get(self.resource.name, key)
-                if record is not None:
-                    yield position, record
-            if len(chunk) < _CHUNK:
+            chunk = self.store.page(self.resource.name, where, after=after, limit=size, descending=descending)
+            records = self.store.get_many(self.resource.name, [key for _, key in chunk])  # one read per chunk
+            yield from ((position, record) for (position, _), record in zip(chunk, records) if record is not None)
+            if len(chunk) < size:
                 return
-            after = chunk[-1][0]
+            after, size = chunk[-1][0], _CHUNK
 
     def cursor(self, marker: Any, parameter: str, strict: bool) -> int | None:
         """The position of the object a cursor names; unknown: a 404 or (leniently) None."""
@@ -122,7 +126,7 @@ def records_in_scope(store: Store, collection: str, scope: str | None) -> list[R
     found: list[Record] = []
     after: int | None = None
     while chunk := store.page(collection, Slice(scope), after=after, limit=_CHUNK):
-        found += [r for _, key in chunk if (r := store.get(collection, key)) is not None]
+        found += [r for r in store.get_many(collection, [key for _, key in chunk]) if r is not None]
         after = chunk[-1][0]
     return found
 
@@ -175,9 +179,10 @@ def _cursor_pages(spec: dict[str, Any], newest_first: bool):
                 position = selection.cursor(exchange.query[name], name, strict)
                 if position is None:
                     return [], {"has_more": False}
-                page, more = _take(selection.walk(after=position, descending=newest_first != backwards), limit)
+                page, more = _take(selection.walk(after=position, descending=newest_first != backwards,
+                                                  wanted=limit + 1), limit)
                 return (page[::-1] if backwards else page), {"has_more": more}
-        page, more = _take(selection.walk(after=None, descending=newest_first), limit)
+        page, more = _take(selection.walk(after=None, descending=newest_first, wanted=limit + 1), limit)
         return page, {"has_more": more}
 
     return cursor
@@ -193,7 +198,7 @@ def _numbered_pages(spec: dict[str, Any], newest_first: bool):
         total = selection.total()
         offset = (number - 1) * size
         chunk = [] if offset >= total else [
-            r for _, r in islice(selection.walk(after=None, descending=newest_first, offset=offset), size)]
+            r for _, r in islice(selection.walk(after=None, descending=newest_first, offset=offset, wanted=size), size)]
         return chunk, {"page": number, "page_size": size, "total": total,
                        "total_pages": math.ceil(total / size), "has_more": number * size < total}
 

@@ -28,6 +28,7 @@ from mocks.runtime import Runtime
 from mocks.scope import TenantScope
 from mocks.stages import Versioning, check_requirements
 from mocks.state import STORE_RETRY_AFTER, store_down
+from mocks.state.protocol import Glance
 from mocks.types import MockError, MockRequest, MockResponse, Principal
 
 log = logging.getLogger("mocks")
@@ -35,9 +36,10 @@ log = logging.getLogger("mocks")
 
 @dataclass(slots=True)
 class Trace:
-    """What the journal keeps of one exchange."""
+    """What the journal keeps of one exchange, and what the request read first (`Store.glance`)."""
 
     started: float
+    glance: Glance
     arrived: float = 0.0  # on the mock clock: when the request reached the pipeline
     operation: CompiledOperation | None = None
     principal: Principal | None = None
@@ -53,7 +55,7 @@ class Pipeline:
         contract = runtime.contract
         self.runtime, self.routes, self.errors, self.limiter = runtime, routes, errors, limiter
         self.faults, self.journal, self.idempotency = faults, journal, idempotency
-        self.clock, self.auth = runtime.clock, runtime.auth
+        self.clock, self.auth, self.store = runtime.clock, runtime.auth, runtime.store
         self.cors = Cors(contract.extension("cors"))
         self.versions = Versioning(contract)
         self.scope = TenantScope(contract)
@@ -72,7 +74,10 @@ class Pipeline:
                                        accept=request.header("accept"))
 
     async def _handle(self, request: MockRequest) -> MockResponse:
-        trace = Trace(started=time.perf_counter(), arrived=self.clock.now())
+        # one read of the clock, limit settings and faults: a shared store answers it in one round trip, and
+        # every mock-clock time of this request (arrival, effects, the journal's) is taken on that reading
+        glance = self.store.glance(self.clock.state)
+        trace = Trace(started=time.perf_counter(), glance=glance, arrived=self.clock.now_of(glance.clock))
         try:
             response = await self._run(request, trace)
         except MockError as error:
@@ -100,7 +105,7 @@ class Pipeline:
         compiled, path_params = self.routes.match(request.listener, request.method, request.path)
         trace.operation = compiled
         op = compiled.operation
-        now = self.clock.now()
+        now = self.clock.now_of(trace.glance.clock)
         principal, presented = self.auth.authenticate(op.security, request, now)
         trace.principal = principal
         early = self._early_context(request, path_params, principal) if compiled.needs_early else None
@@ -109,9 +114,10 @@ class Pipeline:
         if version := self.versions.header(request, principal):
             trace.headers.append(version)
         if compiled.policies:
-            headers, trace.release = self.limiter.check(compiled.policies, early, now, request.client)
+            headers, trace.release = self.limiter.check(compiled.policies, early, now, request.client,
+                                                        trace.glance.limits)
             trace.headers.extend(headers)
-        fault = trace.fault = self.faults.pick(op.id, request, principal)
+        fault = trace.fault = self.faults.pick(op.id, request, principal, trace.glance.faults)
         if fault is not None:
             if fault.drop == "before":
                 return MockResponse.dropped()
@@ -196,7 +202,7 @@ class Pipeline:
     def _record(self, request: MockRequest, trace: Trace, response: MockResponse | None) -> None:
         op = trace.operation.operation if trace.operation else None
         self.journal.record(JournalEntry(
-            time=self.clock.now(), arrived=trace.arrived, request=request, response=response,
+            time=self.clock.now_of(trace.glance.clock), arrived=trace.arrived, request=request, response=response,
             operation=op.id if op else None, principal=trace.principal.id if trace.principal else None,
             fault=trace.fault, duration=time.perf_counter() - trace.started, preferred=trace.preferred,
         ))

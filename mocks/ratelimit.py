@@ -8,7 +8,7 @@ from typing import Any
 
 from mocks.contract import Contract, Operation
 from mocks.state import Dropped
-from mocks.state.changes import LimitSetting
+from mocks.state.changes import LimitSetting, LimitSettings
 from mocks.state.protocol import Hit, Outcome, Store
 from mocks.templates import compile_template
 from mocks.types import Headers, MockError
@@ -106,8 +106,9 @@ class Limiter:
         self.store.restore_limits()
 
     def for_operation(self, operation_id: str) -> list[Policy]:
-        settings = self.store.limit_settings()
-        return [p for p in self._by_operation.get(operation_id, ()) if settings.settings[p.name].enabled]
+        """The policies the contract applies to the operation; which are enabled is `check`'s to read, per
+        request, so a policy enabled or disabled through any process holds in every process at once."""
+        return list(self._by_operation.get(operation_id, ()))
 
     def configure(self, rate: str, policy: str | None = None) -> list[Policy]:
         """Change the limit (and window) of one named policy, or of every windowed policy."""
@@ -122,14 +123,16 @@ class Limiter:
             settings.settings[p.name].enabled) for p in chosen})
         return chosen
 
-    def check(self, policies: list[Policy], context: dict[str, Any], now: float, fallback_key: str) -> tuple[Headers, list[str]]:
-        """Count the request; headers for the response, and the concurrency keys to release after it."""
+    def check(self, policies: list[Policy], context: dict[str, Any], now: float, fallback_key: str,
+              current: LimitSettings | None = None) -> tuple[Headers, list[str]]:
+        """Count the request; headers for the response, and the concurrency keys to release after it.
+        `current`: the settings the request read with the clock (`Store.glance`); else read now."""
         if not policies:
             return [], []
-        current = self.store.limit_settings()
+        current = current or self.store.limit_settings()
         settings = current.settings
         limits = [settings[p.name] for p in policies]
-        if current.some_disabled:  # perhaps by another process since `policies` was made
+        if current.some_disabled:
             policies = [p for p, s in zip(policies, limits) if s.enabled]
             limits = [s for s in limits if s.enabled]
             if not policies:

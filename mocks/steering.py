@@ -29,13 +29,7 @@ class Steering:
         if enabled is not None:
             for p in chosen:
                 p.enabled = bool(enabled)
-        self.refresh_policies()
         return chosen
 
     def restore_limits(self) -> None:
         self.limiter.restore()
-        self.refresh_policies()
-
-    def refresh_policies(self) -> None:
-        for compiled in self.operations.values():
-            compiled.policies = self.limiter.for_operation(compiled.operation.id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mocks.state.changes import Change, Updated
@@ -59,6 +59,10 @@ class MemoryStore(MemorySteering):
 
     def get(self, collection: str, key: str) -> Record | None:
         return self._collections.get(collection, {}).get(key)
+
+    def get_many(self, collection: str, keys: Sequence[str]) -> list[Record | None]:
+        found = self._collections.get(collection, {})
+        return [found.get(key) for key in keys]
 
     def find(self, collection: str, field: str, value: str) -> Record | None:
         key = self._indexes.get((collection, field), {}).get(value)

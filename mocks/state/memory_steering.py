@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mocks.state.changes import FaultList, FaultState, LimitSetting, LimitSettings, Strike, strike_one
+from mocks.state.protocol import Glance, SandboxState
 from mocks.state.queue import Delivery, DeliveryLog
 
 
@@ -40,6 +41,9 @@ class MemorySteering:
         self._deliveries.clear()
         if self._limits.settings != self._limit_baseline:
             self._limits = LimitSettings.of(self._limits.version + 1, dict(self._limit_baseline))
+
+    def glance(self, clock: SandboxState) -> Glance:
+        return Glance(clock.clock_state(), self._limits, self.faults())
 
     # limit settings ------------------------------------------------------------------------------
     def limit_settings(self) -> LimitSettings:

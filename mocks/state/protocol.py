@@ -42,6 +42,15 @@ class Outcome(NamedTuple):
     reset_at: float | None  # when the window next frees a slot
 
 
+class Glance(NamedTuple):
+    """What every request reads before it acts, read at once: the sandbox clock's state and this API's
+    versioned steering state (limit settings, faults; a fault's counts here may be older than `strike`'s)."""
+
+    clock: ClockState
+    limits: LimitSettings
+    faults: FaultList
+
+
 class Record(TypedDict):
     scope: str | None
     group: Any
@@ -52,6 +61,9 @@ class Store(Protocol):
     # resources
     def insert(self, collection: str, key: str, record: Record, index: dict[str, str]) -> None: ...
     def get(self, collection: str, key: str) -> Record | None: ...
+    def get_many(self, collection: str, keys: Sequence[str]) -> list[Record | None]:
+        """The records of `keys` in their order (None where there is none): one read, one round trip."""
+
     def find(self, collection: str, field: str, value: str) -> Record | None: ...
     def update(self, collection: str, key: str, change: Change) -> Updated | None:
         """Merge `change` into the record's data unless its guard refuses (None: no such record)."""
@@ -90,6 +102,10 @@ class Store(Protocol):
     # rate limiting
     def admit(self, hits: list[Hit]) -> tuple[bool, list[Outcome]]: ...
     def release(self, key: str) -> None: ...
+
+    def glance(self, clock: SandboxState) -> Glance:
+        """The clock's state (of `clock`, the sandbox's), the limit settings and the faults, as one read:
+        a shared store reads them in one round trip and keeps the versioned parts until their version moves."""
 
     # rate-limit settings: the contract's policies are declared; their settings are state
     def limit_settings(self) -> LimitSettings: ...

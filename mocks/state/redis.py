@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import redis
@@ -32,24 +32,12 @@ from mocks.state import redis_scripts as lua
 from mocks.state.changes import Change, Updated
 from mocks.state.ordered import Slice, indexed_value
 from mocks.state.protocol import Hit, Outcome, Record
+from mocks.state.redis_client import RETRIES, connect, escape, float_text
 from mocks.state.redis_steering import KEPT_BY_RESET, RedisSteering
 
+__all__ = ["RedisStore", "connect", "escape"]
+
 _EPSILON = 1e-6  # as MemoryStore: an admission exactly one window old has left
-_RETRIES = 1000  # a WATCHed transaction runs again while other writers change what it watches
-
-
-def connect(url: str) -> redis.Redis:
-    """A client for `url` (redis://, rediss://, unix://): calls give up after seconds, not minutes."""
-    return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2, decode_responses=True)
-
-
-def escape(part: str) -> str:
-    """A key part that cannot move the hash tag or collide with another part's text."""
-    return part.replace("%", "%25").replace("{", "%7B").replace("}", "%7D").replace(":", "%3A")
-
-
-def _text(number: float) -> str:
-    return repr(float(number))  # the shortest text that reads back as the same double, in Lua too
 
 
 class RedisStore(RedisSteering):
@@ -72,21 +60,25 @@ class RedisStore(RedisSteering):
     def _key(self, *parts: str) -> str:
         return self.prefix + ":".join(escape(part) for part in parts)
 
+    def _slice_base(self, collection: str) -> str:
+        return self._key("slice", collection, "")
+
     def _slice_key(self, collection: str, where: Slice) -> str:
-        return self._key("slice", collection, json.dumps(list(where)))
+        return self._slice_base(collection) + escape(json.dumps(list(where)))
 
     def _place_keys(self, collection: str) -> list[str]:
         return [self._key("pos", collection), self._key("next", collection), self._key("mem", collection),
                 self._key("colls")]
 
     def _slices_of(self, collection: str, record: Record) -> str:
-        """The slices' keys, as `OrderedIndex` slices a record: every scope, its scope, each field value."""
+        """The slices, as `OrderedIndex` slices a record (every scope, its scope, each field value): the
+        collection's slice base, then each slice key's own part (the scripts' `slice_name`)."""
         scope = record["scope"]
         found = [Slice.everywhere(), Slice(scope)]
         for field in sorted(self._fields.get(collection, ())):
             value = indexed_value(record["data"].get(field))
             found += [Slice.everywhere(field, value), Slice(scope, False, field, value)]
-        return json.dumps([self._slice_key(collection, where) for where in found])
+        return json.dumps([self._slice_base(collection), *(escape(json.dumps(list(where))) for where in found)])
 
     # resources -----------------------------------------------------------------------------
     def insert(self, collection: str, key: str, record: Record, index: dict[str, str]) -> None:
@@ -102,6 +94,11 @@ class RedisStore(RedisSteering):
     def get(self, collection: str, key: str) -> Record | None:
         found = self.client.hget(self._key("rec", collection), key)
         return None if found is None else json.loads(found)
+
+    def get_many(self, collection: str, keys: Sequence[str]) -> list[Record | None]:
+        if not keys:
+            return []
+        return [None if found is None else json.loads(found) for found in self.client.hmget(self._key("rec", collection), keys)]
 
     def find(self, collection: str, field: str, value: str) -> Record | None:
         found = self._find(keys=[self._key("uniq", collection, field), self._key("rec", collection)], args=[value])
@@ -143,7 +140,7 @@ class RedisStore(RedisSteering):
     def _transaction(self, watched: str, body: Callable[[Any], Any]) -> Any:
         """Run `body` on a pipeline WATCHing `watched`: it reads, then queues its writes after
         `pipe.multi()` (or writes nothing); run again if another writer changed `watched` before EXEC."""
-        for _ in range(_RETRIES):
+        for _ in range(RETRIES):
             with self.client.pipeline(transaction=True) as pipe:
                 try:
                     pipe.watch(watched)
@@ -153,7 +150,7 @@ class RedisStore(RedisSteering):
                     return result
                 except redis.WatchError:
                     continue
-        raise RuntimeError(f"a write to {watched} lost {_RETRIES} races in a row")
+        raise RuntimeError(f"a write to {watched} lost {RETRIES} races in a row")
 
     def put_first(self, collection: str, where: Slice, key: str, record: Record, index: dict[str, str]) -> Record:
         """Insert `record` unless `where` already holds a record; the record there afterwards (singletons)."""
@@ -163,7 +160,8 @@ class RedisStore(RedisSteering):
 
     def delete(self, collection: str, key: str) -> Record | None:
         found = self._delete(keys=[self._key("pos", collection), self._key("mem", collection),
-                                   self._key("rec", collection), self._key("keyidx", collection)], args=[key])
+                                   self._key("rec", collection), self._key("keyidx", collection)],
+                             args=[key, self._slice_base(collection)])
         return None if found is None else json.loads(found)
 
     def scan(self, collection: str) -> list[Record]:
@@ -215,7 +213,7 @@ class RedisStore(RedisSteering):
     def put_if_absent(self, space: str, key: str, value: Any, expires_at: float | None, now: float) -> Any:
         """Store `value` unless a live value is there; return the live value (None if stored)."""
         found = self._put_if_absent(keys=[self._key("val", space)],
-                                    args=[key, json.dumps([value, expires_at]), _text(now)])
+                                    args=[key, json.dumps([value, expires_at]), float_text(now)])
         return None if found is None else json.loads(found)[0]
 
     def read(self, space: str, key: str, now: float) -> Any:
@@ -246,12 +244,12 @@ class RedisStore(RedisSteering):
         args: list[Any] = [int(self.concurrency_lease * 1000)]
         for hit in hits:
             if hit.algorithm == "fixed":
-                marker = _text(hit.now - (hit.now % hit.window))
+                marker = float_text(hit.now - (hit.now % hit.window))
             elif hit.algorithm == "concurrency":
                 marker = ""
             else:
-                marker = _text(hit.now - hit.window + _EPSILON)
-            args += [hit.algorithm, hit.limit, marker, _text(hit.now)]
+                marker = float_text(hit.now - hit.window + _EPSILON)
+            args += [hit.algorithm, hit.limit, marker, float_text(hit.now)]
         found = self._admit(keys=[self._key("lim", "ids"), *(self._limit_key(hit) for hit in hits)], args=args)
         admitted, outcomes = bool(found[0]), []
         for n, hit in enumerate(hits):
@@ -336,9 +334,9 @@ class RedisStore(RedisSteering):
                 pipe.unlink(name)
             for n, (key, times) in enumerate(usage.get("sliding", {}).items()):
                 if times:
-                    pipe.zadd(self._key("lim", "slide", key), {f"{_text(t)}#r{n}.{i}": t for i, t in enumerate(times)})
+                    pipe.zadd(self._key("lim", "slide", key), {f"{float_text(t)}#r{n}.{i}": t for i, t in enumerate(times)})
             for key, (start, used) in usage.get("fixed", {}).items():
-                pipe.hset(self._key("lim", "fixed", key), mapping={"start": _text(start), "used": int(used)})
+                pipe.hset(self._key("lim", "fixed", key), mapping={"start": float_text(start), "used": int(used)})
             pipe.execute()
 
 

@@ -10,7 +10,15 @@ from __future__ import annotations
 import redis
 
 from mocks.clock import ClockMove, ClockState, moved
-from mocks.state.redis import _RETRIES, _text, connect, escape
+from mocks.state.redis_client import RETRIES, connect, escape, float_text
+
+FIELDS = ("offset", "frozen_at")
+
+
+def clock_state_of(found: list[str | None]) -> ClockState:
+    """The state an HMGET of `FIELDS` read (a namespace whose clock never moved: real time)."""
+    offset, frozen_at = found
+    return ClockState(float(offset or 0.0), float(frozen_at) if frozen_at else None)
 
 
 class RedisClockState:
@@ -20,30 +28,25 @@ class RedisClockState:
         self.client = connect(client) if isinstance(client, str) else client
         self.key = "{" + escape(namespace) + "}:clock"
 
-    @staticmethod
-    def _state(found: list[str | None]) -> ClockState:
-        offset, frozen_at = found
-        return ClockState(float(offset or 0.0), float(frozen_at) if frozen_at else None)
-
     def clock_state(self) -> ClockState:
-        return self._state(self.client.hmget(self.key, "offset", "frozen_at"))
+        return clock_state_of(self.client.hmget(self.key, *FIELDS))
 
     def move_clock(self, move: ClockMove, real_now: float) -> ClockState:
         """`move` applied to the stored state (ClockRangeError: refused, nothing written)."""
-        for _ in range(_RETRIES):
+        for _ in range(RETRIES):
             with self.client.pipeline(transaction=True) as pipe:
                 try:
                     pipe.watch(self.key)
-                    after = moved(self._state(pipe.hmget(self.key, "offset", "frozen_at")), move, real_now)
+                    after = moved(clock_state_of(pipe.hmget(self.key, *FIELDS)), move, real_now)
                     pipe.multi()
-                    frozen = "" if after.frozen_at is None else _text(after.frozen_at)
-                    pipe.hset(self.key, mapping={"offset": _text(after.offset), "frozen_at": frozen})
+                    frozen = "" if after.frozen_at is None else float_text(after.frozen_at)
+                    pipe.hset(self.key, mapping={"offset": float_text(after.offset), "frozen_at": frozen})
                     pipe.hincrby(self.key, "version", 1)
                     pipe.execute()
                     return after
                 except redis.WatchError:
                     continue
-        raise RuntimeError(f"a move of {self.key} lost {_RETRIES} races in a row")
+        raise RuntimeError(f"a move of {self.key} lost {RETRIES} races in a row")
 
     def reset(self) -> None:
         """The namespace's clock back to real time."""

@@ -10,23 +10,34 @@ shortest text that round-trips, and scores come back as Redis prints them (exact
 # `noeviction`, which refuses every other write): bookkeeping of bounded size that a request cannot
 # do without (admission, fault counts) or that completes a change already made. Redis 7 and later.
 ALLOW_OOM = "#!lua flags=allow-oom\n"
+# A slice's key is the collection's slice base and the slice's own part. `mem` keeps each record's parts
+# only (the base is the same for a whole collection, and most of a full key's length); a part starts
+# with "[" and a full key (as kept before) with "{", so both read back.
+_SLICE_NAME = """
+local function slice_name(base, part)
+  if string.sub(part, 1, 1) == '{' then return part end
+  return base .. part
+end
+"""
 
 # A record's place in the ordered index: its position (kept once given) and the slices it sits in.
-# KEYS: pos, next, mem, colls; ARGV: key, collection, slice keys (JSON list)
-_PLACE = """
+# KEYS: pos, next, mem, colls; ARGV: key, collection, slices (JSON list: the base, then each slice's part)
+_PLACE = _SLICE_NAME + """
 local function place(key, collection, slices_json)
   local pos = redis.call('HGET', KEYS[1], key)
   if not pos then
     pos = redis.call('INCR', KEYS[2]) - 1
     redis.call('HSET', KEYS[1], key, pos)
   end
+  local parts = cjson.decode(slices_json)
+  local base = table.remove(parts, 1)
   local now_in, before = {}, {}
-  for _, s in ipairs(cjson.decode(slices_json)) do now_in[s] = true end
+  for _, s in ipairs(parts) do now_in[slice_name(base, s)] = true end
   local old = redis.call('HGET', KEYS[3], key)
-  if old then for _, s in ipairs(cjson.decode(old)) do before[s] = true end end
+  if old then for _, s in ipairs(cjson.decode(old)) do before[slice_name(base, s)] = true end end
   for s in pairs(before) do if not now_in[s] then redis.call('ZREM', s, key) end end
   for s in pairs(now_in) do if not before[s] then redis.call('ZADD', s, pos, key) end end
-  redis.call('HSET', KEYS[3], key, slices_json)
+  redis.call('HSET', KEYS[3], key, cjson.encode(parts))
   redis.call('SADD', KEYS[4], collection)
 end
 """
@@ -35,7 +46,7 @@ end
 # ({uniq key: value}) and then the uniq keys' names again as pairs value, uniq key
 _INSERT = """
 redis.call('HSET', KEYS[5], ARGV[1], ARGV[4])
-redis.call('HSET', KEYS[6], ARGV[1], ARGV[5])
+if ARGV[5] ~= '{}' then redis.call('HSET', KEYS[6], ARGV[1], ARGV[5]) end  -- no unique fields: nothing to keep
 for i = 6, #ARGV, 2 do redis.call('HSET', ARGV[i + 1], ARGV[i], ARGV[1]) end
 place(ARGV[1], ARGV[2], ARGV[3])
 """
@@ -59,14 +70,16 @@ place(ARGV[1], ARGV[2], ARGV[3])
 return 1
 """
 
-# KEYS: pos, mem, rec, keyidx; ARGV: key. Returns the record JSON, or nil.
-DELETE = """
+# KEYS: pos, mem, rec, keyidx; ARGV: key, the collection's slice base. Returns the record JSON, or nil.
+DELETE = _SLICE_NAME + """
 local record = redis.call('HGET', KEYS[3], ARGV[1])
 if not record then return nil end
 redis.call('HDEL', KEYS[3], ARGV[1])
 redis.call('HDEL', KEYS[1], ARGV[1])
 local slices = redis.call('HGET', KEYS[2], ARGV[1])
-if slices then for _, s in ipairs(cjson.decode(slices)) do redis.call('ZREM', s, ARGV[1]) end end
+if slices then
+  for _, s in ipairs(cjson.decode(slices)) do redis.call('ZREM', slice_name(ARGV[2], s), ARGV[1]) end
+end
 redis.call('HDEL', KEYS[2], ARGV[1])
 local index = redis.call('HGET', KEYS[4], ARGV[1])
 if index then
@@ -96,9 +109,11 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return nil
 """
 
-# Compare-and-set of a keyed value: KEYS values; ARGV key, the expected fields (a JSON object of
-# scalars), the new stored text. It completes an idempotent request that has acted: a full Redis
-# must not leave its key 'running' (allow-oom; the answer's size is bounded by the request's).
+# Compare-and-set of a keyed value. KEYS: val; ARGV: key, the expected fields (JSON object of strings,
+# numbers, booleans: compared as decoded), the new entry JSON ([value, expires_at], stored as given).
+# 1 if the held value is an object holding every expected field, and was replaced; else 0. It completes
+# an idempotent request that has acted: a full Redis must not leave its key 'running' (allow-oom; the
+# answer's size is bounded by the request's).
 COMPLETE = ALLOW_OOM + """
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 if not current then return 0 end

@@ -19,7 +19,9 @@ import redis
 
 from mocks.state import redis_steering_scripts as lua
 from mocks.state.changes import FaultList, FaultState, LimitSetting, LimitSettings, Strike
+from mocks.state.protocol import Glance, SandboxState
 from mocks.state.queue import Delivery
+from mocks.state.redis_clock import FIELDS, RedisClockState, clock_state_of
 from mocks.types import Event
 
 COUNTS = ("queued", "delivered", "failed", "evicted", "evicted_pending")
@@ -77,6 +79,8 @@ class RedisSteering:
         found = self._read_together(keys=[key for _, key in reads], args=[kind for kind, _ in reads])
         return [dict(zip(value[::2], value[1::2], strict=True)) if kind == "hgetall" else value
                 for (kind, _), value in zip(reads, found, strict=True)]
+        self._known_limits: LimitSettings | None = None  # the last settings and fault list read, kept by
+        self._known_faults: FaultList | None = None  # version: a request reads only the versions
 
     def _reset_steering(self) -> None:
         """After `reset` removed the namespace's other keys: limits to their baseline, faults versioned."""
@@ -84,13 +88,34 @@ class RedisSteering:
         self.client.eval("if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('INCR', KEYS[1]) end",
                          1, self._k("faults:version"))  # a fault list read before the reset is stale
 
+    # what a request reads first: one round trip -------------------------------------------------------
+    def glance(self, clock: SandboxState) -> Glance:
+        """The versions of the limit settings and of the faults, and the clock when it lives on this client's
+        Redis, in one pipeline; the settings or the fault list are read again only when their version moved
+        (every change of them moves it, in the same script)."""
+        shared_clock = isinstance(clock, RedisClockState) and clock.client is self.client
+        with self.client.pipeline(transaction=False) as pipe:
+            pipe.hget(self._k("lim:settings"), "_version")
+            pipe.get(self._k("faults:version"))
+            if shared_clock:
+                pipe.hmget(clock.key, *FIELDS)
+            found = pipe.execute()
+        state = clock_state_of(found[2]) if shared_clock else clock.clock_state()
+        limits, faults = self._known_limits, self._known_faults
+        if limits is None or limits.version != int(found[0] or 0):
+            limits = self.limit_settings()
+        if faults is None or faults.version != int(found[1] or 0):
+            faults = self.faults()
+        return Glance(state, limits, faults)
+
     # limit settings ------------------------------------------------------------------------------
     def _limit_keys(self) -> list[str]:
         return [self._k("lim:settings"), self._k("lim:baseline")]
 
     def limit_settings(self) -> LimitSettings:
         found = self.client.hgetall(self._k("lim:settings"))
-        return _settings([part for pair in found.items() for part in pair])
+        self._known_limits = settings = _settings([part for pair in found.items() for part in pair])
+        return settings
 
     def declare_limits(self, defaults: Mapping[str, LimitSetting]) -> LimitSettings:
         """Settings (and baseline) for the policies not known yet; known ones keep theirs."""
@@ -118,7 +143,8 @@ class RedisSteering:
                                                         ("hgetall", counts))
         items = tuple(FaultState(int(fid), json.loads(specs[fid])[0], int(numbers.get(f"{fid}:seen", 0)),
                                  int(numbers.get(f"{fid}:fired", 0))) for fid in ids if fid in specs)
-        return FaultList(int(found_version or 0), items)
+        self._known_faults = found = FaultList(int(found_version or 0), items)
+        return found
 
     def clear_faults(self, fault_id: int | None = None) -> int:
         return int(self._clear_faults(keys=self._fault_keys(), args=["" if fault_id is None else fault_id]))

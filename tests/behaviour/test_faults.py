@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -125,6 +126,28 @@ def test_latency_delays_the_response(shop):
     delayed, prompt = shop.admin.journal(operation="listProducts")
     assert delayed["duration_ms"] >= 400 and delayed["fault"]["latency"] == 0.4
     assert prompt["duration_ms"] < 400 and prompt["fault"] is None  # times=1: only the first was delayed
+
+
+def test_a_request_keeps_its_one_clock_reading_while_a_latency_holds_it(shop):
+    """Every mock-clock time of one request is on the reading it arrived with: a clock moved during a
+    fault's latency shows from the next request on."""
+    shop.admin.clock(freeze=True, set=1_900_000_000)
+    shop.admin.add_fault(operation="createCustomer", latency=2.0, times=1)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(shop.client.post, "/v1/customers", json={"name": "Held Deli"},
+                              headers=shop.auth_headers())
+        deadline = time.monotonic() + 10
+        while not any(f["fired"] for f in shop.admin.faults()):  # struck: the request is in its latency
+            assert time.monotonic() < deadline and not pending.done()
+            time.sleep(0.01)
+        shop.admin.advance(3600)
+        held = pending.result()
+    assert held.status_code == 200 and held.json()["created"] == 1_900_000_000
+    entry = shop.admin.journal(operation="createCustomer")[-1]
+    assert entry["arrived"] == entry["time"] == 1_900_000_000
+    later = shop.client.post("/v1/customers", json={"name": "Later Deli"}, headers=shop.auth_headers())
+    assert later.json()["created"] == 1_900_003_600
+    assert shop.admin.journal(operation="createCustomer")[-1]["time"] == 1_900_003_600
 
 
 def test_latency_then_respond(shop):

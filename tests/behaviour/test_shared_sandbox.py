@@ -110,6 +110,15 @@ def test_a_limit_of_50_per_minute_admits_exactly_50_of_300_concurrent_requests_o
     assert statuses.count(200) == 50 and statuses.count(429) == 250, Counter(statuses)
 
 
+def test_a_policy_enabled_through_one_holds_at_once_in_the_other_that_had_disabled_it(pair) -> None:
+    one, two = pair
+    assert one.post("/__mock/limits", json={"policy": "account-per-second", "rate": "2/min"}).status_code == 200
+    assert two.post("/__mock/limits", json={"policy": "account-per-second", "enabled": False}).status_code == 200
+    assert [two.get("/v1/products").status_code for _ in range(3)] == [200] * 3  # off, for both
+    assert one.post("/__mock/limits", json={"policy": "account-per-second", "enabled": True}).status_code == 200
+    assert [two.get("/v1/products").status_code for _ in range(3)] == [200, 200, 429]
+
+
 def test_a_process_joining_a_sandbox_in_use_leaves_its_state_alone(serve, redis_url) -> None:
     """Only the first process (or a reset) seeds the fixtures: a later one must not bring deleted records back."""
     shared = namespace()

@@ -198,6 +198,10 @@ class CountingStore:
         self.read += 1
         return self._store.get(collection, key)
 
+    def get_many(self, collection: str, keys: list[str]) -> list:
+        self.read += len(keys)
+        return self._store.get_many(collection, keys)
+
     def scan(self, collection: str) -> list:
         found = self._store.scan(collection)
         self.read += len(found)

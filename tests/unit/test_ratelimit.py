@@ -103,7 +103,13 @@ def test_policies_apply_by_tag_or_operation_and_can_be_disabled():
     assert lim.for_operation("list") == [policy]
     assert lim.for_operation("other") == []
     policy.enabled = False
-    assert lim.for_operation("list") == []
+    assert lim.for_operation("list") == [policy]  # declared; `check` reads whether it is enabled
+    for _ in range(3):
+        assert lim.check(lim.for_operation("list"), {"principal": {"id": "a"}}, 0.0, "anon") == ([], [])
+    policy.enabled = True
+    lim.check([policy], {"principal": {"id": "a"}}, 0.0, "anon")
+    with pytest.raises(MockError):
+        lim.check([policy], {"principal": {"id": "a"}}, 0.0, "anon")
 
 
 def test_configure_changes_limit_and_window():

@@ -4,6 +4,7 @@ Against a real Redis (tests/rediskit.py), never a fake."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -63,6 +64,25 @@ def test_two_stores_of_one_namespace_see_one_state_and_another_namespace_sees_no
     assert second.count("orders", Slice.everywhere()) == 2  # the other namespace's reset left this one
     second.reset()
     assert first.get("orders", "o1") is None and first.snapshot() == {}
+
+
+def test_a_record_keeps_its_slices_short_and_one_kept_with_full_slice_keys_still_moves_and_goes(stores):
+    store = stores(namespace())
+    store.index_field("orders", "status")
+    store.insert("orders", "o1", record(id="o1", status="new"), {})
+    kept = json.loads(store.client.hget(store._key("mem", "orders"), "o1"))
+    assert kept and all(part.startswith("[") for part in kept)  # each slice's own part, not its whole key
+    assert not store.client.hexists(store._key("keyidx", "orders"), "o1")  # no unique fields: nothing kept
+
+    full = [store._slice_key("orders", where) for where in (Slice.everywhere(), Slice("t1"),
+            Slice.everywhere("status", "new"), Slice("t1", False, "status", "new"))]
+    store.client.hset(store._key("mem", "orders"), "o1", json.dumps(full))  # as an earlier version kept it
+    store.update("orders", "o1", Change({"status": "paid"}))
+    assert store.count("orders", Slice.everywhere("status", "new")) == 0
+    assert store.count("orders", Slice.everywhere("status", "paid")) == 1
+    store.client.hset(store._key("mem", "orders"), "o1", json.dumps(full[:2]))
+    store.delete("orders", "o1")
+    assert store.count("orders", Slice.everywhere()) == store.count("orders", Slice("t1")) == 0
 
 
 def test_every_key_carries_the_namespace_and_api_hash_tag_whatever_the_names(stores, redis_url):

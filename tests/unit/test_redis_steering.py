@@ -37,6 +37,25 @@ def stores(redis_url):
         store.reset()
 
 
+def test_a_glance_sees_what_another_process_changed_and_reads_a_shared_clock_with_the_rest(stores):
+    ns = namespace()
+    mine, theirs = stores(ns), stores(ns)
+    clock = RedisClockState(mine.client, ns)  # on the store's own client: read in the glance's one round trip
+    mine.declare_limits({"rpm": LimitSetting(5, 60.0)})
+    assert mine.glance(clock).limits.get("rpm").limit == 5 and not mine.glance(clock).faults
+
+    theirs.set_limits({"rpm": LimitSetting(9, 60.0)})
+    fault = theirs.add_fault({"times": 1})
+    RedisClockState(theirs.client, ns).move_clock(ClockMove("freeze", 1_900_000_000.0), time.time())
+    seen = mine.glance(clock)
+    assert seen.limits.get("rpm").limit == 9 and [f.id for f in seen.faults] == [fault]
+    assert seen.clock.frozen_at == 1_900_000_000.0
+
+    theirs.clear_faults()
+    theirs.reset()
+    assert not mine.glance(clock).faults
+
+
 def test_python_and_lua_draw_alike(stores):
     store = stores(namespace())
     script = store.client.register_script(DRAW + "local out = {}\n"

@@ -109,6 +109,29 @@ def test_limit_settings_are_versioned_and_restore_to_their_baseline(store):
     assert store.limit_settings().get("rpm") == LimitSetting(2, 10.0, True)
 
 
+# what a request reads first ------------------------------------------------------------------------
+def test_a_glance_reads_the_clock_limits_and_faults_and_follows_every_change(store):
+    clock = LocalClockState()
+    clock.move_clock(ClockMove("freeze", 1000.0), 0.0)
+    store.declare_limits({"rpm": LimitSetting(5, 60.0)})
+    first = store.glance(clock)
+    assert first.clock == ClockState(0.0, 1000.0)
+    assert first.limits.get("rpm") == LimitSetting(5, 60.0) and not first.faults
+
+    fault = store.add_fault({"times": 1})
+    store.set_limits({"rpm": LimitSetting(7, 60.0)})
+    clock.move_clock(ClockMove("advance", 5.0), 0.0)
+    second = store.glance(clock)
+    assert second.clock.frozen_at == 1005.0 and second.limits.get("rpm").limit == 7
+    assert [f.id for f in second.faults] == [fault]
+    assert store.glance(clock) == second  # nothing moved: the same reading
+
+    store.clear_faults()
+    store.restore_limits()
+    third = store.glance(clock)
+    assert not third.faults and third.limits.get("rpm").limit == 5
+
+
 # faults -----------------------------------------------------------------------------------------
 def strikes(store: MemoryStore, fault_id: int, requests: int) -> list[bool]:
     return [store.strike([fault_id]) is not None for _ in range(requests)]
