@@ -30,7 +30,7 @@ import jsonschema_rs
 import pytest
 
 from mocks.control import Admin, conformance_hook
-from mocks.pytest_plugin import MockHandle, in_process
+from mocks.pytest_plugin import MockHandle, Namespaces, in_process
 from mocks.server import Sandbox
 
 DOC_SITE = "00000000-0000-0000-0000-000000000000"
@@ -158,13 +158,15 @@ def receiver(receivers) -> WebhookReceiver:
 
 
 @pytest.fixture(scope="module")
-def live_sandbox() -> Iterator[Sandbox]:
+def live_sandbox(mocks_store) -> Iterator[Sandbox]:
     """Konducter (cloud + local) and Lagerkoll on real loopback ports, shared by this module's tests."""
-    sandbox = Sandbox.create(["konducter", "lagerkoll"], ports={
+    namespaces = Namespaces(mocks_store)
+    sandbox = Sandbox.create(["konducter", "lagerkoll"], store=mocks_store, namespace=namespaces.new(), ports={
         "konducter": 0, "konducter.local": 0, "lagerkoll": 0})
     sandbox.start()
     yield sandbox
     sandbox.shutdown()
+    namespaces.drop()
 
 
 def live_handle(sandbox: Sandbox, name: str) -> Iterator[MockHandle]:
