@@ -102,7 +102,7 @@ def test_memory(plggr, mocks_store):
 def test_a_bad_url_or_a_silent_redis_is_a_usage_error_before_any_test(pytester: pytest.Pytester, store: str,
                                                                         says: str) -> None:
     pytester.makepyfile(test_users="def test_never_runs(istockist):\n    raise AssertionError('ran')\n")
-    result = pytester.runpytest_subprocess("--mocks-store", store.format(free=free_port()))
+    result = pytester.runpytest("--mocks-store", store.format(free=free_port()))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     errors = "\n".join(result.errlines)
     assert "ERROR: --mocks-store / MOCKS_STORE: " in errors and says in errors, errors

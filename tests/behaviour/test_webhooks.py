@@ -393,20 +393,20 @@ def stop_in_process_delivery_worker(handle) -> None:
     asyncio.run_coroutine_threadsafe(handle.api.stop(), loop).result(timeout=5)
 
 
-def deliver_once_in_process_and_close(receiver: WebhookReceiver) -> None:
-    handle = in_process("konducter")
+def deliver_once_in_process_and_close(receiver: WebhookReceiver, store: str, namespace: str) -> None:
+    handle = in_process("konducter", store=store, namespace=namespace)
     subscribe(handle, receiver.url, ["order.created"])
     create_order(handle)
     wait_until(lambda: deliveries(handle) and deliveries(handle)[0]["state"] == "delivered", what="a delivery")
     handle.close()
 
 
-def test_closing_an_in_process_handle_stops_its_delivery_worker_cleanly(receiver):
+def test_closing_an_in_process_handle_stops_its_delivery_worker_cleanly(receiver, mocks_store, store_namespace):
     unraisable: list[str] = []
     previous = sys.unraisablehook
     sys.unraisablehook = lambda report: unraisable.append(f"{report.exc_type.__name__}: {report.exc_value}")
     try:
-        deliver_once_in_process_and_close(receiver)
+        deliver_once_in_process_and_close(receiver, mocks_store, store_namespace)
         gc.collect()
     finally:
         sys.unraisablehook = previous
