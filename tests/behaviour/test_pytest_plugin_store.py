@@ -107,3 +107,13 @@ def test_a_bad_url_or_a_silent_redis_is_a_usage_error_before_any_test(pytester: 
     errors = "\n".join(result.errlines)
     assert "ERROR: --mocks-store / MOCKS_STORE: " in errors and says in errors, errors
     assert "Traceback" not in errors and "never_runs" not in "\n".join(result.outlines)
+
+
+def test_the_option_wins_over_the_variable(pytester: pytest.Pytester, redis_url: str,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOCKS_STORE", f"redis://127.0.0.1:{free_port()}/0")  # nothing answers there
+    pytester.makepyfile(test_users=f"""
+def test_store(mocks_store):
+    assert mocks_store == {redis_url!r}
+""")
+    pytester.runpytest("--mocks-store", redis_url).assert_outcomes(passed=1)
