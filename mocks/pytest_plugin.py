@@ -145,9 +145,9 @@ def mock_server(mocks_store: str) -> Iterator[Any]:
     namespaces = Namespaces(mocks_store)
 
     def make(*names: str, validate: bool = True) -> MockHandle | dict[str, MockHandle]:
-        sandbox = Sandbox.create(list(names), store=mocks_store, namespace=namespaces.new(),
-                                 ports={n: 0 for n in names} | {
-            f"{n}.{listener}": 0 for n in names for listener in load_api(n).contract.listeners})
+        ports = {n: 0 for n in names} | {
+            f"{n}.{listener}": 0 for n in names for listener in load_api(n).contract.listeners}
+        sandbox = Sandbox.create(list(names), store=mocks_store, namespace=namespaces.new(), ports=ports)
         sandbox.start()
         sandboxes.append(sandbox)
         made = {}
