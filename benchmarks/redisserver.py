@@ -27,19 +27,18 @@ class BenchRedis:
         self.url = url
         self.run = uuid.uuid4().hex[:8]
         self._numbers = count(1)
+        self._handed_out: list[str] = []
 
     def new_namespace(self) -> str:
-        return f"bench-{self.run}-{next(self._numbers)}"
+        self._handed_out.append(f"bench-{self.run}-{next(self._numbers)}")
+        return self._handed_out[-1]
 
     def forget(self) -> None:
-        """Delete every key of this run's namespaces (keys start `{bench-<run>-<n>:` or `{bench-<run>-<n>}`)."""
-        import redis
+        """Delete every key of the namespaces handed out (the store's own `drop_namespace` knows the layout)."""
+        from mocks.state import drop_namespace
 
-        client = redis.Redis.from_url(self.url)
-        names = list(client.scan_iter(match=f"{{bench-{self.run}-*", count=1000))
-        for start in range(0, len(names), 500):
-            client.unlink(*names[start:start + 500])
-        client.close()
+        for namespace in self._handed_out:
+            drop_namespace(self.url, namespace)
 
 
 def answers(url: str, timeout: float = 0.5) -> bool:

@@ -7,10 +7,15 @@
     def test_real_port(mock_server):          # a real socket, for clients in other processes
         api = mock_server("istockist")
         subprocess.run(["./my-client"], env={"ISTOCKIST_URL": api.base_url})
+
+`pytest --mocks-store redis://HOST:PORT/DB` (or `MOCKS_STORE`) puts every sandbox a fixture makes on
+that Redis, each in a namespace of its own (`pytest-<uuid>`) that is deleted when the fixture ends.
 """
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +28,51 @@ from mocks.control import Admin, auth_headers, conformance_hook
 from mocks.engine import Api
 from mocks.inprocess import in_process_client
 from mocks.registry import API_NAMES, load_api
+from mocks.state import DEFAULT_NAMESPACE, StoreUnavailable, check_store, drop_namespace, store_url
 from mocks.urls import admin_url
+
+_STORE = pytest.StashKey[str]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("mocks").addoption(
+        "--mocks-store", metavar="URL", default=None,
+        help="the store of the sandbox fixtures: memory (default) or redis://HOST:PORT/DB (also rediss://, "
+             "valkey://); default: $MOCKS_STORE, else memory")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The store is checked once, before any test: a bad URL or a silent Redis is a usage error, not N failures."""
+    chosen = config.getoption("mocks_store") or os.environ.get("MOCKS_STORE") or "memory"
+    try:
+        url = store_url(chosen)
+        check_store(url)
+    except (ValueError, StoreUnavailable) as exc:
+        raise pytest.UsageError(f"--mocks-store / MOCKS_STORE: {exc}") from None
+    config.stash[_STORE] = url
+
+
+@pytest.fixture(scope="session")
+def mocks_store(pytestconfig: pytest.Config) -> str:
+    """The store every sandbox fixture uses: "memory", or the Redis URL given by --mocks-store / MOCKS_STORE."""
+    return pytestconfig.stash[_STORE]
+
+
+class Namespaces:
+    """A fresh namespace per sandbox on a shared store, each deleted at the end (the memory store needs none)."""
+
+    def __init__(self, store: str) -> None:
+        self.store, self.taken = store, []
+
+    def new(self) -> str:
+        if self.store == "memory":
+            return DEFAULT_NAMESPACE
+        self.taken.append(f"pytest-{uuid.uuid4().hex}")
+        return self.taken[-1]
+
+    def drop(self) -> None:
+        for namespace in self.taken:
+            drop_namespace(self.store, namespace)
 
 
 @dataclass
@@ -56,8 +105,9 @@ class MockHandle:
         self.admin.http.close()
 
 
-def in_process(name: str, *, validate: bool = True, listener: str | None = None, api: Api | None = None) -> MockHandle:
-    api = api or load_api(name)
+def in_process(name: str, *, validate: bool = True, listener: str | None = None, api: Api | None = None,
+               store: str = "memory", namespace: str = DEFAULT_NAMESPACE) -> MockHandle:
+    api = api or load_api(name, store=store, namespace=namespace)
     app = MockApp(api, listener or api.primary_listener)
     base = "http://mock.test"
     hooks = {"response": [conformance_hook(name, listener or api.primary_listener)]} if validate else {}
@@ -67,11 +117,14 @@ def in_process(name: str, *, validate: bool = True, listener: str | None = None,
 
 
 @pytest.fixture
-def mock_api():
+def mock_api(mocks_store: str):
     """Factory: `mock_api("plggr", validate=True, listener=None)` -> an in-process MockHandle."""
     handles: list[MockHandle] = []
+    namespaces = Namespaces(mocks_store)
 
     def make(name: str, **options: Any) -> MockHandle:
+        if options.get("api") is None:
+            options |= {"store": mocks_store, "namespace": namespaces.new()}
         handle = in_process(name, **options)
         handles.append(handle)
         return handle
@@ -79,19 +132,22 @@ def mock_api():
     yield make
     for handle in handles:
         handle.close()
+    namespaces.drop()
 
 
 @pytest.fixture
-def mock_server() -> Iterator[Any]:
+def mock_server(mocks_store: str) -> Iterator[Any]:
     """Factory: `mock_server("istockist", ...)` -> a MockHandle served on a real port (a free one)."""
     from mocks.server import Sandbox
 
     sandboxes: list[Sandbox] = []
     handles: list[MockHandle] = []
+    namespaces = Namespaces(mocks_store)
 
     def make(*names: str, validate: bool = True) -> MockHandle | dict[str, MockHandle]:
-        sandbox = Sandbox.create(list(names), ports={n: 0 for n in names} | {
-            f"{n}.{listener}": 0 for n in names for listener in load_api(n).contract.listeners})
+        ports = {n: 0 for n in names} | {
+            f"{n}.{listener}": 0 for n in names for listener in load_api(n).contract.listeners}
+        sandbox = Sandbox.create(list(names), store=mocks_store, namespace=namespaces.new(), ports=ports)
         sandbox.start()
         sandboxes.append(sandbox)
         made = {}
@@ -112,6 +168,7 @@ def mock_server() -> Iterator[Any]:
         handle.close()
     for sandbox in sandboxes:
         sandbox.shutdown()
+    namespaces.drop()
 
 
 def _api_fixture(name: str):

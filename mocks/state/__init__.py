@@ -18,9 +18,9 @@ from mocks.state.memory import MemoryStore
 from mocks.state.ordered import Slice
 from mocks.state.protocol import Record, Store
 
-__all__ = ["DEFAULT_CONCURRENCY_LEASE", "DEFAULT_NAMESPACE", "STORE_RETRY_AFTER", "Dropped", "MemoryStore", "Record", "Slice", "Store",
-           "StoreUnavailable", "check_store", "open_sandbox_state", "open_store", "store_down", "store_url",
-           "supported_redis"]
+__all__ = ["DEFAULT_CONCURRENCY_LEASE", "DEFAULT_NAMESPACE", "STORE_RETRY_AFTER", "Dropped", "MemoryStore", "Record",
+           "Slice", "Store", "StoreUnavailable", "check_store", "drop_namespace", "open_sandbox_state", "open_store",
+           "store_down", "store_url", "supported_redis"]
 
 DEFAULT_NAMESPACE = "mocks"
 # seconds a concurrency slot outlives a process killed while holding it (`mocks serve --concurrency-lease`)
@@ -131,6 +131,29 @@ def supported_redis(version: str) -> bool:
     """Redis 7 and later run scripts flagged to go on when memory is full (`allow-oom`), which the store uses."""
     major = version.split(".", 1)[0]
     return major.isdigit() and int(major) >= 7
+
+
+def drop_namespace(kind: str, namespace: str) -> int:
+    """Delete every key of `namespace` in the store `kind` (all its APIs and its clock); the number deleted.
+
+    Only that namespace's keys are scanned for (`{namespace:api}…` and `{namespace}:clock`), and they are
+    deleted one hash tag at a time, so each UNLINK stays in one Redis Cluster slot. The memory store keeps
+    nothing between processes: nothing to drop.
+    """
+    url = store_url(kind)
+    if url == "memory":
+        return 0
+    from mocks.state.redis_client import escape
+
+    tag = "".join(f"\\{c}" if c in "*?[]\\" else c for c in escape(namespace))
+    by_tag: dict[str, list[str]] = {}
+    client = _client(url)
+    for key in client.scan_iter(match="{" + tag + "[:}]*", count=1000):
+        by_tag.setdefault(key[1:key.index("}")], []).append(key)
+    for keys in by_tag.values():
+        for start in range(0, len(keys), 500):
+            client.unlink(*keys[start:start + 500])
+    return sum(len(keys) for keys in by_tag.values())
 
 
 _clients: dict[str, Any] = {}

@@ -136,9 +136,10 @@ def test_journal_records_and_filters(istockist):
     assert istockist.admin.journal() == []
 
 
-def test_journal_is_a_ring_buffer(mock_api):
+def test_journal_is_a_ring_buffer(mock_api, mocks_store, store_namespace):
     # The bound is a constructor setting (default 2000); a small one keeps the test fast.
-    api = Api(load_contract("istockist"), load_fixtures("istockist"), open_store("memory"), journal_size=5)
+    store = open_store(mocks_store, namespace=store_namespace, api="istockist")
+    api = Api(load_contract("istockist"), load_fixtures("istockist"), store, journal_size=5)
     handle = mock_api("istockist", api=api)
     for n in range(8):
         handle.client.get("/v1/products", headers=handle.auth_headers(), params={"limit": n + 1})

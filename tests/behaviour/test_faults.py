@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from mocks.control import Admin, conformance_hook
-from mocks.pytest_plugin import MockHandle
+from mocks.pytest_plugin import MockHandle, Namespaces
 from mocks.server import Sandbox
 
 OPEN_ORDER = "a1000000-0000-4000-8000-000000000001"
@@ -20,9 +20,11 @@ PRODUCT = {"name": "Fault probe", "unit_amount": 100, "currency": "nzd"}
 
 
 @pytest.fixture(scope="module")
-def served():
+def served(mocks_store):
     """iStockist and Lagerkoll on real ports, started once for this module (what `mock_server` does per test)."""
-    sandbox = Sandbox.create(["istockist", "lagerkoll"], ports={"istockist": 0, "lagerkoll": 0})
+    namespaces = Namespaces(mocks_store)
+    sandbox = Sandbox.create(["istockist", "lagerkoll"], store=mocks_store, namespace=namespaces.new(),
+                             ports={"istockist": 0, "lagerkoll": 0})
     sandbox.start()
     handles = {}
     for name, api in sandbox.apis.items():
@@ -35,6 +37,7 @@ def served():
     for handle in handles.values():
         handle.close()
     sandbox.shutdown()
+    namespaces.drop()
 
 
 def fresh(handle: MockHandle) -> MockHandle:

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mocks.pytest_plugin import MockHandle, in_process
+from mocks.pytest_plugin import MockHandle, Namespaces, in_process
 
 ALNUM = string.ascii_letters + string.digits
 words = st.text(ALNUM, min_size=1, max_size=16)
@@ -352,11 +352,12 @@ CASES = {case.api: case for case in (KonducterCase(), LagerkollCase(), Istockist
 # ------------------------------------------------------------------------------- the property
 
 @pytest.fixture(scope="module")
-def tenancy_handles() -> Iterator[dict[str, Handles]]:
+def tenancy_handles(mocks_store) -> Iterator[dict[str, Handles]]:
     """One in-process mock per API for the module (Hypothesis examples reset it through the admin API)."""
     handles: dict[str, Handles] = {}
+    namespaces = Namespaces(mocks_store)
     for name in CASES:
-        main = in_process(name)
+        main = in_process(name, store=mocks_store, namespace=namespaces.new())
         local = in_process(name, listener="local", api=main.api) if name == "konducter" else None
         handles[name] = Handles(main, local)
     yield handles
@@ -364,6 +365,7 @@ def tenancy_handles() -> Iterator[dict[str, Handles]]:
         pair.main.close()
         if pair.local is not None:
             pair.local.close()
+    namespaces.drop()
 
 
 @pytest.mark.parametrize("api", list(CASES))

@@ -30,7 +30,7 @@ import jsonschema_rs
 import pytest
 
 from mocks.control import Admin, conformance_hook
-from mocks.pytest_plugin import MockHandle, in_process
+from mocks.pytest_plugin import MockHandle, Namespaces, in_process
 from mocks.server import Sandbox
 
 DOC_SITE = "00000000-0000-0000-0000-000000000000"
@@ -158,13 +158,15 @@ def receiver(receivers) -> WebhookReceiver:
 
 
 @pytest.fixture(scope="module")
-def live_sandbox() -> Iterator[Sandbox]:
+def live_sandbox(mocks_store) -> Iterator[Sandbox]:
     """Konducter (cloud + local) and Lagerkoll on real loopback ports, shared by this module's tests."""
-    sandbox = Sandbox.create(["konducter", "lagerkoll"], ports={
+    namespaces = Namespaces(mocks_store)
+    sandbox = Sandbox.create(["konducter", "lagerkoll"], store=mocks_store, namespace=namespaces.new(), ports={
         "konducter": 0, "konducter.local": 0, "lagerkoll": 0})
     sandbox.start()
     yield sandbox
     sandbox.shutdown()
+    namespaces.drop()
 
 
 def live_handle(sandbox: Sandbox, name: str) -> Iterator[MockHandle]:
@@ -391,20 +393,20 @@ def stop_in_process_delivery_worker(handle) -> None:
     asyncio.run_coroutine_threadsafe(handle.api.stop(), loop).result(timeout=5)
 
 
-def deliver_once_in_process_and_close(receiver: WebhookReceiver) -> None:
-    handle = in_process("konducter")
+def deliver_once_in_process_and_close(receiver: WebhookReceiver, store: str, namespace: str) -> None:
+    handle = in_process("konducter", store=store, namespace=namespace)
     subscribe(handle, receiver.url, ["order.created"])
     create_order(handle)
     wait_until(lambda: deliveries(handle) and deliveries(handle)[0]["state"] == "delivered", what="a delivery")
     handle.close()
 
 
-def test_closing_an_in_process_handle_stops_its_delivery_worker_cleanly(receiver):
+def test_closing_an_in_process_handle_stops_its_delivery_worker_cleanly(receiver, mocks_store, store_namespace):
     unraisable: list[str] = []
     previous = sys.unraisablehook
     sys.unraisablehook = lambda report: unraisable.append(f"{report.exc_type.__name__}: {report.exc_value}")
     try:
-        deliver_once_in_process_and_close(receiver)
+        deliver_once_in_process_and_close(receiver, mocks_store, store_namespace)
         gc.collect()
     finally:
         sys.unraisablehook = previous

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import pytest
+import redis
 from rediskit import free_port
 
 from mocks.state import (
     MemoryStore,
     StoreUnavailable,
     check_store,
+    drop_namespace,
     open_sandbox_state,
     open_store,
     store_down,
     store_url,
     supported_redis,
 )
+from mocks.state.redis_client import escape
 
 
 @pytest.mark.parametrize(("given", "url"), [
@@ -62,3 +65,27 @@ def test_redis_7_or_later_is_required(version: str, supported: bool) -> None:
 
 def test_the_redis_of_the_tests_is_accepted(redis_url: str) -> None:
     check_store(redis_url)
+@pytest.mark.parametrize("name", ["team", "te*m{a}:b?[c]\\"])
+def test_drop_namespace_deletes_that_namespace_only_every_api_and_its_clock(redis_url: str, name: str) -> None:
+    from mocks.clock import ClockMove
+
+    def fill(namespace: str) -> None:
+        for api in ("istockist", "plggr"):
+            open_store(redis_url, namespace=namespace, api=api).next_sequence("orders", 1)
+        open_sandbox_state(redis_url, namespace=namespace).move_clock(ClockMove("freeze"), 1000.0)
+
+    for namespace in (name, name + "-b", "x" + name):
+        fill(namespace)
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    before = set(client.keys())
+
+    assert drop_namespace(redis_url, name) == 3
+    gone = before - set(client.keys())
+    assert {key[:key.index("}") + 1] for key in gone} == {
+        "{" + escape(name) + ":istockist}", "{" + escape(name) + ":plggr}", "{" + escape(name) + "}"}
+    assert drop_namespace(redis_url, name) == 0
+    assert open_store(redis_url, namespace=name + "-b", api="plggr").sequences() == {"orders": 1}
+
+
+def test_the_memory_store_has_no_namespace_to_drop() -> None:
+    assert drop_namespace("memory", "anything") == 0
