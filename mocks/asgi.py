@@ -23,6 +23,7 @@ ADMIN_PREFIX = "/__mock/"
 # The ASGI scope extension through which the sandbox's HTTP protocol (mocks/protocol.py) lets the
 # adapter cut a connection: {"abort": callable}. Servers without it get ConnectionDropped raised.
 CONNECTION_EXTENSION = "mocks.connection"
+HTTP_1 = ("1.1", "1.0")  # the versions whose requests announce a body in their headers or have none
 
 
 class MockApp:
@@ -66,16 +67,18 @@ class MockApp:
 
     async def _read(self, scope: Scope, receive: Receive) -> MockRequest | None:
         admin_call = self.admin_enabled and scope["path"].startswith(ADMIN_PREFIX)
-        read = await _body(scope, receive, MAX_ADMIN_BODY_BYTES if admin_call else MAX_BODY_BYTES)
+        headers = _headers(scope)
+        read = await _body(scope, headers, receive, MAX_ADMIN_BODY_BYTES if admin_call else MAX_BODY_BYTES)
         if read is None:
             return None
         body, oversized = read
+        query = scope.get("query_string", b"")
         return MockRequest(
             method=scope["method"],
             # the raw path keeps %2F inside a segment; the router decodes each segment exactly once
             path=scope["raw_path"].decode("latin-1") if scope.get("raw_path") else _quote(scope["path"]),
-            query=parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True),
-            headers=_headers(scope),
+            query=parse_qs(query.decode("latin-1"), keep_blank_values=True) if query else {},
+            headers=headers,
             body=body,
             oversized=oversized,
             listener=self.listener,
@@ -116,12 +119,17 @@ def _headers(scope: Scope) -> dict[str, str]:
     return out
 
 
-async def _body(scope: Scope, receive: Receive, cap: int) -> tuple[bytes, int] | None:
+async def _body(scope: Scope, headers: dict[str, str], receive: Receive, cap: int) -> tuple[bytes, int] | None:
     """(body, 0), or (the prefix read, its size so far) once it passes `cap`: reading stops there.
 
-    None when the connection ends before the body does.
+    None when the connection ends before the body does. An HTTP/1 request that announces no body
+    (neither Content-Length nor Transfer-Encoding) has none: nothing is awaited for it, so no
+    `100 Continue` is sent either. (HTTP/2 frames bodies without either header: read as sent.)
     """
-    announced = _content_length(scope)
+    length = headers.get("content-length")
+    if length is None and "transfer-encoding" not in headers and scope.get("http_version", "1.1") in HTTP_1:
+        return b"", 0
+    announced = int(length) if length is not None and length.isdigit() else 0  # the server refused bad values
     if announced > cap:
         return b"", announced  # refused before a byte of it is read
     chunks, size = [], 0
@@ -137,13 +145,6 @@ async def _body(scope: Scope, receive: Receive, cap: int) -> tuple[bytes, int] |
         if not message.get("more_body"):
             break
     return b"".join(chunks), 0
-
-
-def _content_length(scope: Scope) -> int:
-    for name, value in scope.get("headers", ()):
-        if name.lower() == b"content-length":
-            return int(value) if value.isdigit() else 0  # the HTTP server has already refused bad values
-    return 0
 
 
 async def _send(response: MockResponse, scope: Scope, receive: Receive, send: Send) -> None:
