@@ -7,6 +7,7 @@ modules register there when `mocks.app` imports them.
 from __future__ import annotations
 
 import asyncio
+import functools
 from urllib.parse import parse_qs, quote
 
 from starlette.responses import StreamingResponse
@@ -153,12 +154,24 @@ async def _send(response: MockResponse, scope: Scope, receive: Receive, send: Se
         reply.raw_headers.extend((k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers)
         await reply(scope, receive, send)
         return
-    headers = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers]
+    headers = [(_header_name(k), str(v).encode("latin-1")) for k, v in response.headers]
     headers.append((b"content-length", str(len(response.body)).encode()))
     if response.media_type:
-        headers.append((b"content-type", response.media_type.encode()))
+        headers.append((b"content-type", _header_value(response.media_type)))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": response.body if scope["method"] != "HEAD" else b""})
+
+
+@functools.lru_cache(maxsize=1024)
+def _header_name(name: str) -> bytes:
+    """A response header's name as written: the contract's, the limiter's and the sandbox's own names
+    repeat on every response, so each is lowered and encoded once."""
+    return name.lower().encode("latin-1")
+
+
+@functools.lru_cache(maxsize=256)
+def _header_value(media_type: str) -> bytes:
+    return media_type.encode()
 
 
 def _cut(scope: Scope) -> None:
