@@ -29,7 +29,8 @@ def mock_app() -> MockApp:
 async def call(app, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> int:
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
              "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-             "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()] + [(b"host", b"bench")],
+             "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()] + [(b"host", b"bench")]
+             + ([(b"content-length", str(len(body)).encode())] if body else []),
              "client": ("127.0.0.1", 1), "server": ("bench", 80)}
     sent = False
     status = 0

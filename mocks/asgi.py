@@ -7,6 +7,7 @@ modules register there when `mocks.app` imports them.
 from __future__ import annotations
 
 import asyncio
+import functools
 from urllib.parse import parse_qs, quote
 
 from starlette.responses import StreamingResponse
@@ -23,6 +24,7 @@ ADMIN_PREFIX = "/__mock/"
 # The ASGI scope extension through which the sandbox's HTTP protocol (mocks/protocol.py) lets the
 # adapter cut a connection: {"abort": callable}. Servers without it get ConnectionDropped raised.
 CONNECTION_EXTENSION = "mocks.connection"
+HTTP_1 = ("1.1", "1.0")  # the versions whose requests announce a body in their headers or have none
 
 
 class MockApp:
@@ -66,16 +68,18 @@ class MockApp:
 
     async def _read(self, scope: Scope, receive: Receive) -> MockRequest | None:
         admin_call = self.admin_enabled and scope["path"].startswith(ADMIN_PREFIX)
-        read = await _body(scope, receive, MAX_ADMIN_BODY_BYTES if admin_call else MAX_BODY_BYTES)
+        headers = _headers(scope)
+        read = await _body(scope, headers, receive, MAX_ADMIN_BODY_BYTES if admin_call else MAX_BODY_BYTES)
         if read is None:
             return None
         body, oversized = read
+        query = scope.get("query_string", b"")
         return MockRequest(
             method=scope["method"],
             # the raw path keeps %2F inside a segment; the router decodes each segment exactly once
             path=scope["raw_path"].decode("latin-1") if scope.get("raw_path") else _quote(scope["path"]),
-            query=parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True),
-            headers=_headers(scope),
+            query=parse_qs(query.decode("latin-1"), keep_blank_values=True) if query else {},
+            headers=headers,
             body=body,
             oversized=oversized,
             listener=self.listener,
@@ -116,12 +120,17 @@ def _headers(scope: Scope) -> dict[str, str]:
     return out
 
 
-async def _body(scope: Scope, receive: Receive, cap: int) -> tuple[bytes, int] | None:
+async def _body(scope: Scope, headers: dict[str, str], receive: Receive, cap: int) -> tuple[bytes, int] | None:
     """(body, 0), or (the prefix read, its size so far) once it passes `cap`: reading stops there.
 
-    None when the connection ends before the body does.
+    None when the connection ends before the body does. An HTTP/1 request that announces no body
+    (neither Content-Length nor Transfer-Encoding) has none: nothing is awaited for it, so no
+    `100 Continue` is sent either. (HTTP/2 frames bodies without either header: read as sent.)
     """
-    announced = _content_length(scope)
+    length = headers.get("content-length")
+    if length is None and "transfer-encoding" not in headers and scope.get("http_version", "1.1") in HTTP_1:
+        return b"", 0
+    announced = int(length) if length is not None and length.isdigit() else 0  # the server refused bad values
     if announced > cap:
         return b"", announced  # refused before a byte of it is read
     chunks, size = [], 0
@@ -139,25 +148,30 @@ async def _body(scope: Scope, receive: Receive, cap: int) -> tuple[bytes, int] |
     return b"".join(chunks), 0
 
 
-def _content_length(scope: Scope) -> int:
-    for name, value in scope.get("headers", ()):
-        if name.lower() == b"content-length":
-            return int(value) if value.isdigit() else 0  # the HTTP server has already refused bad values
-    return 0
-
-
 async def _send(response: MockResponse, scope: Scope, receive: Receive, send: Send) -> None:
     if response.stream is not None:
         reply = StreamingResponse(response.stream, status_code=response.status, media_type=response.media_type)
         reply.raw_headers.extend((k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers)
         await reply(scope, receive, send)
         return
-    headers = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers]
+    headers = [(_header_name(k), str(v).encode("latin-1")) for k, v in response.headers]
     headers.append((b"content-length", str(len(response.body)).encode()))
     if response.media_type:
-        headers.append((b"content-type", response.media_type.encode()))
+        headers.append((b"content-type", _header_value(response.media_type)))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": response.body if scope["method"] != "HEAD" else b""})
+
+
+@functools.lru_cache(maxsize=1024)
+def _header_name(name: str) -> bytes:
+    """A response header's name as written: the contract's, the limiter's and the sandbox's own names
+    repeat on every response, so each is lowered and encoded once."""
+    return name.lower().encode("latin-1")
+
+
+@functools.lru_cache(maxsize=256)
+def _header_value(media_type: str) -> bytes:
+    return media_type.encode()
 
 
 def _cut(scope: Scope) -> None:

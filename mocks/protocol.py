@@ -21,6 +21,7 @@ from typing import Any
 from mocks.asgi import CONNECTION_EXTENSION
 from mocks.connection_limits import ConnectionLimits
 from mocks.errors import ErrorCatalog
+from mocks.joined_writes import JoinedWrites
 from mocks.types import MockError, MockResponse
 
 try:
@@ -38,13 +39,18 @@ class _Guard:
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.app = self._offer_abort(self.app)
-        self._deadline: asyncio.TimerHandle | None = None
+        # One timer per connection, not one per request: a deadline is a time and a phase; the timer,
+        # when it fires early (the deadline moved on), is armed again for what is due then.
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
+        self._deadline_at: float | None = None
+        self._deadline_phase = "headers"
         self._awaiting_headers = False
         self._header_bytes = 0
 
     # connection lifecycle --------------------------------------------------------------------
     def connection_made(self, transport: asyncio.Transport) -> None:
-        super().connection_made(transport)
+        super().connection_made(JoinedWrites(transport, self.loop))  # type: ignore[arg-type]
         if len(self.connections) > self.limits.max_connections:
             self._refuse(MockError("unavailable", f"more than {self.limits.max_connections} open connections "
                                    "to this listener; try again shortly", headers=[("Retry-After", "1")]))
@@ -53,7 +59,14 @@ class _Guard:
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_deadline()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         super().connection_lost(exc)
+
+    def on_response_complete(self) -> None:
+        self.transport.flush()  # the status line, headers and body leave as one write
+        super().on_response_complete()
 
     def data_received(self, data: bytes) -> None:
         if not self._awaiting_headers and (self.cycle is None or self.cycle.response_complete):
@@ -84,30 +97,43 @@ class _Guard:
     # deadlines -------------------------------------------------------------------------------
     def _await_headers(self) -> None:
         self._awaiting_headers, self._header_bytes = True, 0
-        self._set_deadline(self.limits.header_timeout, f"request headers did not arrive within "
-                                                       f"{self.limits.header_timeout:g} s")
+        self._set_deadline(self.limits.header_timeout, "headers")
 
     def _headers_done(self) -> None:
         self._awaiting_headers = False
         self._cancel_deadline()
         if self.cycle.more_body:
-            self._set_deadline(self.limits.body_timeout, f"the request body did not arrive within "
-                                                         f"{self.limits.body_timeout:g} s")
+            self._set_deadline(self.limits.body_timeout, "body")
 
-    def _set_deadline(self, seconds: float, message: str) -> None:
-        self._cancel_deadline()
-        self._deadline = self.loop.call_later(seconds, self._timed_out, message)
+    def _set_deadline(self, seconds: float, phase: str) -> None:
+        self._deadline_at, self._deadline_phase = self.loop.time() + seconds, phase
+        if self._timer is None or self._timer_at > self._deadline_at:
+            self._arm(self._deadline_at)
+
+    def _arm(self, when: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at, self._timer = when, self.loop.call_at(when, self._on_timer)
 
     def _cancel_deadline(self) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
+        self._deadline_at = None  # the timer stays armed: when it fires with nothing due, it stops
 
-    def _timed_out(self, message: str) -> None:
-        self._deadline = None
+    def _on_timer(self) -> None:
+        self._timer = None
+        if self._deadline_at is None:
+            return
+        if self.loop.time() < self._deadline_at:
+            self._arm(self._deadline_at)
+            return
+        self._deadline_at = None
+        self._timed_out(self._deadline_phase)
+
+    def _timed_out(self, phase: str) -> None:
         if not self._awaiting_headers and self.cycle is not None and self.cycle.response_started:
             self.transport.close()  # the app answered without reading the whole body: nothing left to say
             return
+        message = (f"request headers did not arrive within {self.limits.header_timeout:g} s" if phase == "headers"
+                   else f"the request body did not arrive within {self.limits.body_timeout:g} s")
         self._refuse(MockError(self._code_for(HTTPStatus.REQUEST_TIMEOUT), message))
 
     # answers the server gives itself ------------------------------------------------------------

@@ -62,8 +62,8 @@ class Versioning:
         header = self.spec["header"]
         version = request.header(header)
         if version is None:
-            context = {"principal": {**(principal.attributes if principal else {})}}
-            version = self._default(context) if self._default else None
+            # templates only read the context, so the principal's attributes need no copy
+            version = self._default({"principal": principal.attributes if principal else {}}) if self._default else None
             version = version or self.spec.get("current")
         elif version not in self.spec.get("known", ()):
             raise MockError(self.spec.get("unknown", "invalid_request"),

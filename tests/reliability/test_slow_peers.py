@@ -83,6 +83,26 @@ def test_a_kept_alive_connection_serves_a_prompt_second_request(served):
             assert read_response(sock, timeout=DEADLINE).status == 200
 
 
+@pytest.mark.parametrize("stall, message", [
+    (b"GET /v1/products HTTP/1.1\r\nHost: localhost\r\n", "request headers did not arrive within 1 s"),
+    (None, "the request body did not arrive within 1 s"),
+])
+def test_a_request_that_stalls_after_prompt_ones_is_still_timed_out(served, stall, message):
+    """The connection's one deadline timer moves with each request: it still fires for a later one."""
+    headers = headers_for(served, "istockist")
+    stall = stall or request_bytes("POST", "/v1/products", {**headers, "Content-Type": "application/json"},
+                                   b'{"name": "Stalled"', content_length=200)
+    with connect(_istockist(served)) as sock:
+        for _ in range(2):
+            sock.sendall(request_bytes("GET", "/v1/products", headers))
+            assert read_response(sock, timeout=DEADLINE).status == 200
+            time.sleep(0.3)  # within the 1 s keep-alive, so the next request starts a new header deadline
+        sock.sendall(stall)
+        reply = read_reply(sock, timeout=DEADLINE)
+    assert reply.status == 400 and reply.ended in ("eof", "reset")
+    assert reply.json()["error"]["message"] == message
+
+
 def test_many_slow_clients_do_not_delay_a_prompt_one(served):
     url = _istockist(served)
     slow = [connect(url) for _ in range(50)]
