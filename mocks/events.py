@@ -59,8 +59,13 @@ class EventBus:
         self.dropped = Dropped()  # events of a change already made that the store could not keep
 
     def publish(self, event: Event) -> None:
+        kept = False
         with self.dropped.unless_store_down(f"event {event.type}"):
             self.store.publish(event, self.keep)
+            kept = True
+        if not kept:  # the change was made: this process's followers hear it, though no store carries it further
+            for queue in list(self._subscribers):
+                self._hand(queue, event)
         for listener in self.listeners:
             listener(event)
 

@@ -73,14 +73,14 @@ class RedisSteering:
         self._finish, self._release_lease = register(lua.FINISH_ATTEMPT), register(lua.RELEASE_LEASE)
         self._next_due, self._next_lease_end = register(lua.NEXT_DUE), register(lua.NEXT_LEASE_END)
         self._read_together = register(lua.READ_TOGETHER)
+        self._known_limits: LimitSettings | None = None  # the last settings and fault list read, kept by
+        self._known_faults: FaultList | None = None  # version: a request reads only the versions
 
     def _read(self, *reads: tuple[str, str]) -> list[Any]:
         """(kind, key) reads at one instant: a string, a list, or a dict (hgetall) each."""
         found = self._read_together(keys=[key for _, key in reads], args=[kind for kind, _ in reads])
         return [dict(zip(value[::2], value[1::2], strict=True)) if kind == "hgetall" else value
                 for (kind, _), value in zip(reads, found, strict=True)]
-        self._known_limits: LimitSettings | None = None  # the last settings and fault list read, kept by
-        self._known_faults: FaultList | None = None  # version: a request reads only the versions
 
     def _reset_steering(self) -> None:
         """After `reset` removed the namespace's other keys: limits to their baseline, faults versioned."""

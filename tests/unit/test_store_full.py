@@ -6,6 +6,7 @@ session's shared one (filling that would break other tests).
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import Iterator
 
@@ -61,7 +62,15 @@ def test_a_journal_entry_and_an_event_the_store_refuses_are_dropped_and_counted(
     request = MockRequest("GET", "/v1/products", {}, {})
     journal.record(JournalEntry(time=1.0, arrived=1.0, request=request, response=MockResponse(200, b"{}"),
                                 operation="listProducts", principal=None, fault=None, duration=0.001))
-    heard = events.subscribe()
-    events.publish(Event("customer.created", "customer", {"id": "c1"}, None, None, 1.0))
+
+    async def follow_while_publishing() -> Event | None:
+        heard = events.subscribe()  # a follower of this process (its reader needs a running loop)
+        events.publish(Event("customer.created", "customer", {"id": "c1"}, None, None, 1.0))
+        try:
+            return heard.get_nowait()
+        finally:
+            await events.stop()
+
+    got = asyncio.run(follow_while_publishing())
     assert journal.dropped.count == 1 and events.dropped.count == 1
-    assert heard.get_nowait().type == "customer.created"  # this process's subscribers still hear it
+    assert got is not None and got.type == "customer.created"  # this process's followers still hear it
