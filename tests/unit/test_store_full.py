@@ -36,6 +36,9 @@ def full() -> Iterator[RedisStore]:
         with pytest.raises(redis.exceptions.OutOfMemoryError):
             for n in range(100_000):
                 raw.set(f"ballast:{n}", "x" * 100)
+        # well below what it now holds, so a few bytes Redis frees in the meantime (client buffers) cannot let
+        # a small write through: every write that adds data is refused
+        raw.config_set("maxmemory", raw.info("memory")["used_memory"] // 2)
         yield store
 
 
