@@ -1,13 +1,16 @@
-"""The ASGI adapter `MockApp`: ASGI requests in, pipeline responses out; the only place that cuts a connection.
+"""The ASGI adapter `MockApp`: ASGI requests in, pipeline responses out.
 
-No behaviour lives here. Admin requests go to the admin table (`mocks.admin.table`); the route
-modules register there when `mocks.app` imports them.
+`MockApp.answer` is the one dispatch rule (console, admin API, the API) for both lanes of the
+sandbox's protocol: this ASGI one, and the direct lane (`mocks.direct_lane`) that reads common
+requests without ASGI. No behaviour lives here. Admin requests go to the admin table
+(`mocks.admin.table`); the route modules register there when `mocks.app` imports them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Iterable
 from urllib.parse import parse_qs, quote
 
 from starlette.responses import StreamingResponse
@@ -46,30 +49,42 @@ class MockApp:
             request = await self._read(scope, receive)
             if request is None:
                 return  # the client left (or was timed out) before its body arrived: never act on part of it
-            if self.admin_enabled and is_console_asset(request):
-                response = console_asset(request)  # the page asks for the admin token itself
-            elif self.admin_enabled and request.path.startswith(ADMIN_PREFIX):
-                response = await self._admin(request)
-            else:
-                response = await self.api.handle(request)
+            response = await self.answer(request)
         except asyncio.CancelledError:
-            # the server is shutting down and its grace period is over: answer in the API's own format
-            response = self.api.errors.response(MockError("unavailable", "the sandbox is shutting down"),
-                                                accept=_headers(scope).get("accept"))
-            response.headers.append(("Connection", "close"))
-            await _send(response, scope, receive, send)
+            await send_response(self.shutting_down(_headers(scope).get("accept")), scope, receive, send)
             raise
         if response.drop:
             _cut(scope)
             return
-        if request.oversized:  # the rest of the body was never read: this connection cannot carry another request
+        await send_response(response, scope, receive, send)
+
+    async def answer(self, request: MockRequest) -> MockResponse:
+        """The response to a whole request, whichever lane read it (ASGI here, or the sandbox's own
+        protocol's direct lane, `mocks.direct_lane`): the console, the admin API or the API itself."""
+        if self.admin_enabled and is_console_asset(request):
+            response = console_asset(request)  # the page asks for the admin token itself
+        elif self.admin_enabled and request.path.startswith(ADMIN_PREFIX):
+            response = await self._admin(request)
+        else:
+            response = await self.api.handle(request)
+        if request.oversized and not response.drop:
+            # the rest of the body was never read: this connection cannot carry another request
             response.headers.append(("Connection", "close"))
-        await _send(response, scope, receive, send)
+        return response
+
+    def shutting_down(self, accept: str | None) -> MockResponse:
+        """The server is shutting down and a request's grace period is over: the API's own 503, then close."""
+        response = self.api.errors.response(MockError("unavailable", "the sandbox is shutting down"), accept=accept)
+        response.headers.append(("Connection", "close"))
+        return response
+
+    def body_cap(self, path: str) -> int:
+        """The most body bytes read for a request to `path`: a snapshot restore is one large admin body."""
+        return MAX_ADMIN_BODY_BYTES if self.admin_enabled and path.startswith(ADMIN_PREFIX) else MAX_BODY_BYTES
 
     async def _read(self, scope: Scope, receive: Receive) -> MockRequest | None:
-        admin_call = self.admin_enabled and scope["path"].startswith(ADMIN_PREFIX)
         headers = _headers(scope)
-        read = await _body(scope, headers, receive, MAX_ADMIN_BODY_BYTES if admin_call else MAX_BODY_BYTES)
+        read = await _body(scope, headers, receive, self.body_cap(scope["path"]))
         if read is None:
             return None
         body, oversized = read
@@ -78,7 +93,7 @@ class MockApp:
             method=scope["method"],
             # the raw path keeps %2F inside a segment; the router decodes each segment exactly once
             path=scope["raw_path"].decode("latin-1") if scope.get("raw_path") else _quote(scope["path"]),
-            query=parse_qs(query.decode("latin-1"), keep_blank_values=True) if query else {},
+            query=query_of(query),
             headers=headers,
             body=body,
             oversized=oversized,
@@ -112,12 +127,21 @@ def _quote(path: str) -> str:
 
 
 def _headers(scope: Scope) -> dict[str, str]:
+    return header_map(scope.get("headers", ()))
+
+
+def header_map(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+    """A request's headers by lower-cased name; a repeated header's values joined with ", "."""
     out: dict[str, str] = {}
-    for raw_name, raw_value in scope.get("headers", ()):
+    for raw_name, raw_value in raw:
         name = raw_name.decode("latin-1").lower()
         value = raw_value.decode("latin-1")
         out[name] = f"{out[name]}, {value}" if name in out else value
     return out
+
+
+def query_of(raw: bytes) -> dict[str, list[str]]:
+    return parse_qs(raw.decode("latin-1"), keep_blank_values=True) if raw else {}
 
 
 async def _body(scope: Scope, headers: dict[str, str], receive: Receive, cap: int) -> tuple[bytes, int] | None:
@@ -148,13 +172,13 @@ async def _body(scope: Scope, headers: dict[str, str], receive: Receive, cap: in
     return b"".join(chunks), 0
 
 
-async def _send(response: MockResponse, scope: Scope, receive: Receive, send: Send) -> None:
+async def send_response(response: MockResponse, scope: Scope, receive: Receive, send: Send) -> None:
     if response.stream is not None:
         reply = StreamingResponse(response.stream, status_code=response.status, media_type=response.media_type)
         reply.raw_headers.extend((k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers)
         await reply(scope, receive, send)
         return
-    headers = [(_header_name(k), str(v).encode("latin-1")) for k, v in response.headers]
+    headers = [(header_name(k), str(v).encode("latin-1")) for k, v in response.headers]
     headers.append((b"content-length", str(len(response.body)).encode()))
     if response.media_type:
         headers.append((b"content-type", _header_value(response.media_type)))
@@ -163,7 +187,7 @@ async def _send(response: MockResponse, scope: Scope, receive: Receive, send: Se
 
 
 @functools.lru_cache(maxsize=1024)
-def _header_name(name: str) -> bytes:
+def header_name(name: str) -> bytes:
     """A response header's name as written: the contract's, the limiter's and the sandbox's own names
     repeat on every response, so each is lowered and encoded once."""
     return name.lower().encode("latin-1")

@@ -35,6 +35,12 @@ class JoinedWrites:
         if not self._transport.is_closing():
             self._transport.write(data)
 
+    def write_whole(self, data: bytes) -> None:
+        """A whole response (the direct lane's): it leaves at once, after anything held before it."""
+        self.flush()
+        if not self._transport.is_closing():
+            self._transport.write(data)
+
     def close(self) -> None:
         self.flush()
         self._transport.close()

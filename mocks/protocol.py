@@ -26,8 +26,14 @@ from mocks.types import MockError, MockResponse
 
 try:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _UvicornProtocol
+
+    from mocks.direct_lane import DirectLane
+
+    _LANES: tuple[type, ...] = (DirectLane,)  # common requests answered without ASGI (see mocks/direct_lane.py)
 except ImportError:  # httptools is optional: uvicorn then speaks HTTP/1.1 through h11 (imported only then)
     from uvicorn.protocols.http.h11_impl import H11Protocol as _UvicornProtocol
+
+    _LANES = ()
 
 
 class _Guard:
@@ -84,7 +90,10 @@ class _Guard:
                 self._refuse(MockError("invalid_request", self._too_large()))
                 return
         if self.cycle is not None and not self.cycle.more_body and not self._awaiting_headers:
-            self._cancel_deadline()  # the whole request is in; the response is the app's business now
+            if self.cycle.response_complete:
+                self._await_next_request()  # answered already (the direct lane): idle until the next one
+            else:
+                self._cancel_deadline()  # the whole request is in; the response is the app's business now
 
     def send_400_response(self, msg: str) -> None:
         """uvicorn calls this for a request it cannot parse (a NUL in a header, a malformed request line)."""
@@ -104,6 +113,10 @@ class _Guard:
         self._cancel_deadline()
         if self.cycle.more_body:
             self._set_deadline(self.limits.body_timeout, "body")
+
+    def _await_next_request(self) -> None:
+        """A kept-alive connection idle after a response: closed quietly after the keep-alive timeout."""
+        self._set_deadline(self.limits.keep_alive, "idle")
 
     def _set_deadline(self, seconds: float, phase: str) -> None:
         self._deadline_at, self._deadline_phase = self.loop.time() + seconds, phase
@@ -129,6 +142,9 @@ class _Guard:
         self._timed_out(self._deadline_phase)
 
     def _timed_out(self, phase: str) -> None:
+        if phase == "idle":
+            self.transport.close()
+            return
         if not self._awaiting_headers and self.cycle is not None and self.cycle.response_started:
             self.transport.close()  # the app answered without reading the whole body: nothing left to say
             return
@@ -192,5 +208,5 @@ def raw_response(response: MockResponse) -> bytes:
 
 def guarded_protocol(limits: ConnectionLimits, errors: ErrorCatalog) -> type[asyncio.Protocol]:
     """The protocol class for one listener, for `uvicorn.Config(http=...)`."""
-    return type(f"Guarded{_UvicornProtocol.__name__}", (_Guard, _UvicornProtocol),
+    return type(f"Guarded{_UvicornProtocol.__name__}", (_Guard, *_LANES, _UvicornProtocol),
                 {"limits": limits, "errors": errors})

@@ -20,7 +20,7 @@ from mocks.console.links import link_sandbox
 from mocks.delivery_worker import LEASE
 from mocks.engine import Api
 from mocks.eventloop import new_event_loop
-from mocks.heap import settle_after_start_up
+from mocks.heap import collect_when_idle, settle_after_start_up
 from mocks.outbound import register_listeners, unregister_listeners
 from mocks.protocol import guarded_protocol
 from mocks.registry import load_api
@@ -129,14 +129,21 @@ class Sandbox:
                           served_on_socket=True)
             cert, key = self.tls.get(listener.api.name, (None, None))
             limits = self.limits
-            config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
+            # proxy_headers off: a client's own address is who it is (X-Forwarded-For would let any local
+            # client pick its rate-limit key), and both of the protocol's lanes see the same client
+            config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", proxy_headers=False,
                                     ssl_certfile=cert, ssl_keyfile=key, timeout_graceful_shutdown=2,
                                     http=guarded_protocol(limits, listener.api.errors),
                                     timeout_keep_alive=limits.keep_alive,  # type: ignore[arg-type]
                                     h11_max_incomplete_event_size=limits.max_header_bytes)
             self._servers.append(_Server(config))
         serving = [server.serve(sockets=[l.socket]) for server, l in zip(self._servers, self.listeners)]
-        await asyncio.gather(*serving, *([self._announce(on_ready)] if on_ready else []))
+        collecting = asyncio.get_running_loop().create_task(
+            collect_when_idle(lambda: sum(server.server_state.total_requests for server in self._servers)))
+        try:
+            await asyncio.gather(*serving, *([self._announce(on_ready)] if on_ready else []))
+        finally:
+            collecting.cancel()
 
     async def _announce(self, on_ready: Callable[[], None]) -> None:
         while not all(server.started for server in self._servers):  # uvicorn has no hook: look every 20 ms

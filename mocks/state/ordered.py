@@ -49,6 +49,9 @@ class OrderedIndex:
         self._keys: dict[str, dict[int, str]] = {}  # collection -> position -> key
         self._slices: dict[tuple[str, Slice], SortedList] = {}
         self._memberships: dict[tuple[str, str], tuple[Slice, ...]] = {}
+        # one object per distinct slice: a record's memberships then add one tuple to the heap, not a
+        # new Slice per slice (objects the garbage collector would walk for as long as the record lives)
+        self._interned: dict[Slice, Slice] = {}
 
     def declare(self, collection: str, field: str, records: dict[str, dict[str, Any]]) -> None:
         if field in self.fields.setdefault(collection, set()):
@@ -63,7 +66,8 @@ class OrderedIndex:
         for field in self.fields.get(collection, ()):
             value = indexed_value(record["data"].get(field))
             found += [Slice.everywhere(field, value), Slice(scope, False, field, value)]
-        return tuple(found)
+        interned = self._interned
+        return tuple([interned.setdefault(where, where) for where in found])
 
     def place(self, collection: str, key: str, record: dict[str, Any]) -> None:
         """Insert or re-slot `key` after its record changed; a new key goes last in the order."""

@@ -32,7 +32,7 @@ LAYERS: list[tuple[str, set[str]]] = [
               "apis.lagerkoll", "apis.pingnetwork"}),
     ("pipeline", {"operations", "pipeline"}),
     ("steering", {"steering", "engine", "registry", "scenarios.apply"}),
-    ("adapters", {"asgi", "protocol", "admin_gate", "inprocess", "admin", "admin.table", "admin.sandbox",
+    ("adapters", {"asgi", "protocol", "direct_lane", "admin_gate", "inprocess", "admin", "admin.table", "admin.sandbox",
                   "admin.steer", "scenarios.replay", "har", "snapshot", "state_pages", "console",
                   "console.assets", "console.links", "console.routes", "console.stream", "app"}),
     ("serve", {"server", "control", "workers"}),

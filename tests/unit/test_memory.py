@@ -399,3 +399,15 @@ def test_seeding_is_claimed_once_per_namespace_until_a_reset(new_store):
     assert store.claim_seeding() is False  # a second process joining the same sandbox
     store.reset()
     assert store.claim_seeding() is True
+
+
+def test_records_of_one_scope_share_their_slices_in_the_memory_store():
+    """Each stored record lives as long as the sandbox: its slice memberships must not add a Slice
+    object per record for the garbage collector to walk, only references to shared ones."""
+    store = MemoryStore()
+    store.index_field("orders", "status")
+    for n in range(200):
+        store.insert("orders", f"o{n}", {"scope": "acct_1", "data": {"status": "open" if n % 2 else "paid"}}, {})
+    memberships = [store._order._memberships[("orders", f"o{n}")] for n in range(200)]
+    assert len({id(where) for slices in memberships for where in slices}) == 6  # 2 + 2 per status value
+    assert store.count("orders", Slice("acct_1").where("status", "open")) == 100
