@@ -181,7 +181,7 @@ async def send_response(response: MockResponse, scope: Scope, receive: Receive, 
     headers = [(header_name(k), str(v).encode("latin-1")) for k, v in response.headers]
     headers.append((b"content-length", str(len(response.body)).encode()))
     if response.media_type:
-        headers.append((b"content-type", _header_value(response.media_type)))
+        headers.append((b"content-type", header_value(response.media_type)))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": response.body if scope["method"] != "HEAD" else b""})
 
@@ -194,7 +194,7 @@ def header_name(name: str) -> bytes:
 
 
 @functools.lru_cache(maxsize=256)
-def _header_value(media_type: str) -> bytes:
+def header_value(media_type: str) -> bytes:
     return media_type.encode()
 
 

@@ -16,7 +16,9 @@ a status or header uvicorn's writer must judge). So a client sees one behaviour 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import re
 from collections.abc import Generator
 from typing import Any
 from urllib.parse import unquote
@@ -29,11 +31,12 @@ from uvicorn.protocols.http.httptools_impl import (
     RequestResponseCycle,
 )
 
-from mocks.asgi import MockApp, header_map, header_name, query_of, send_response
+from mocks.asgi import MockApp, header_map, header_name, header_value, query_of, send_response
 from mocks.types import MockRequest, MockResponse
 
 log = logging.getLogger("mocks")
 
+NO_BODY = -1  # no Content-Length header (yet)
 INTERNAL_ERROR = (b"HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain; charset=utf-8\r\n"
                   b"content-length: 21\r\nconnection: close\r\n\r\nInternal Server Error")
 
@@ -91,6 +94,20 @@ class DirectLane:
     def on_message_begin(self) -> None:
         # uvicorn's scope is made only for a request its lane takes (`_to_asgi_lane`)
         self.url, self.expect_100_continue, self.headers = b"", False, []
+        self._announced: int | None = NO_BODY  # what Content-Length announced; None: not this lane's to read
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        """uvicorn's (lower-cased name, value without trailing whitespace, 100-continue noted), and
+        how the body is announced, noted as it arrives."""
+        name = name.lower()
+        value = value.rstrip(b" \t")
+        if name == b"expect" and value.lower() == b"100-continue":
+            self.expect_100_continue = True
+        elif name == b"content-length":
+            self._announced = int(value) if value.isdigit() and self._announced == NO_BODY else None
+        elif name == b"transfer-encoding":
+            self._announced = None
+        self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         cycle = self.cycle
@@ -111,18 +128,11 @@ class DirectLane:
         super().on_headers_complete()  # type: ignore[misc]
 
     def _body_fits(self) -> bool:
-        """A body announced by Content-Length within the cap, or none at all."""
-        length = None
-        for name, value in self.headers:
-            if name == b"transfer-encoding":
-                return False
-            if name == b"content-length":
-                if length is not None or not value.isdigit():
-                    return False
-                length = int(value)
-        if length is None:
-            return True
-        return length <= self.config.app.body_cap(httptools.parse_url(self.url).path.decode("latin-1"))
+        """A body announced by one Content-Length within the cap, or none at all."""
+        announced = self._announced
+        if announced is None:
+            return False
+        return announced <= 0 or announced <= self.config.app.body_cap(httptools.parse_url(self.url).path.decode("latin-1"))
 
     def on_body(self, body: bytes) -> None:
         cycle = self.cycle
@@ -276,26 +286,28 @@ def encoded(response: MockResponse, method: str, keep_alive: bool,
     status_line = STATUS_LINE.get(response.status)
     if status_line is None or response.stream is not None:
         return None
-    parts = [status_line]
-    for name, value in default_headers:
-        parts += (name, b": ", value, b"\r\n")
-    closes = False
+    lines, values, closes = [], [], False
+    for name, value in response.headers:
+        prefix = _header_prefix(name)
+        if prefix is None:
+            return None
+        value = value if type(value) is str else str(value)
+        if prefix == "connection: " and "close" in (token.strip().lower() for token in value.split(",")):
+            closes = True
+        lines += (prefix, value, "\r\n")
+        values.append(value)
+    lines += ("content-length: ", str(len(response.body)), "\r\n")
+    if _REFUSED_VALUE.search("\t".join(values)):  # a tab is the one control character a value may hold
+        return None
     try:
-        for name, value in response.headers:
-            raw_name, raw_value = header_name(name), str(value).encode("latin-1")
-            if HEADER_RE.search(raw_name) or HEADER_VALUE_RE.search(raw_value):
-                return None
-            if raw_name == b"connection" and b"close" in (t.strip().lower() for t in raw_value.split(b",")):
-                closes = True
-            parts += (raw_name, b": ", raw_value, b"\r\n")
-        if response.media_type:
-            media_type = response.media_type.encode("latin-1")
-            if HEADER_VALUE_RE.search(media_type):
-                return None
+        head = "".join(lines).encode("latin-1")
     except UnicodeEncodeError:
         return None
-    parts += (b"content-length: ", str(len(response.body)).encode(), b"\r\n")
+    parts = [status_line, _default_block(default_headers), head]
     if response.media_type:
+        media_type = header_value(response.media_type)  # UTF-8, as the ASGI lane sends it
+        if HEADER_VALUE_RE.search(media_type):
+            return None
         parts += (b"content-type: ", media_type, b"\r\n")
     if not keep_alive and not closes:
         parts.append(b"connection: close\r\n")
@@ -303,6 +315,29 @@ def encoded(response: MockResponse, method: str, keep_alive: bool,
     if method != "HEAD":
         parts.append(response.body)
     return b"".join(parts), keep_alive and not closes
+
+
+_REFUSED_VALUE = re.compile(HEADER_VALUE_RE.pattern.decode("latin-1"))  # uvicorn's check, on text
+
+
+@functools.lru_cache(maxsize=1024)
+def _header_prefix(name: str) -> str | None:
+    """`name: ` as written (lower-cased); None for a name uvicorn's writer refuses. Names repeat on
+    every response (the contract's, the limiter's, the sandbox's), so each is checked once."""
+    try:
+        if HEADER_RE.search(header_name(name)):
+            return None
+    except UnicodeEncodeError:
+        return None
+    return name.lower() + ": "
+
+
+def _default_block(default_headers: list[tuple[bytes, bytes]],
+                   _last: list[Any] = [None, b""]) -> bytes:  # noqa: B006  (the cache of one entry)
+    """uvicorn's default headers (date, server) as written; it replaces the list when the second turns."""
+    if _last[0] is not default_headers:
+        _last[:] = [default_headers, b"".join(b"%s: %s\r\n" % pair for pair in default_headers)]
+    return _last[1]
 
 
 class _Resumed:
