@@ -41,6 +41,12 @@ class JoinedWrites:
         if not self._transport.is_closing():
             self._transport.write(data)
 
+    def detach(self) -> None:
+        """After the connection is lost: let go of the transport (which refers to the protocol that
+        holds this), leaving a closed stand-in for whatever still writes."""
+        self._pending.clear()
+        self._transport = _CLOSED  # type: ignore[assignment]
+
     def close(self) -> None:
         self.flush()
         self._transport.close()
@@ -54,3 +60,34 @@ class JoinedWrites:
 
     def __getattr__(self, name: str) -> Any:  # everything else (pause_reading, get_extra_info, ...) as it is
         return getattr(self._transport, name)
+
+
+class _ClosedTransport:
+    """What a connection's writes go to once it is lost: closed, and nothing leaves."""
+
+    def write(self, data: bytes) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass
+
+    def is_closing(self) -> bool:
+        return True
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return default
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def set_protocol(self, protocol: Any) -> None:
+        pass
+
+
+_CLOSED = _ClosedTransport()

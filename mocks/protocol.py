@@ -69,6 +69,11 @@ class _Guard:
             self._timer.cancel()
             self._timer = None
         super().connection_lost(exc)
+        # The transport refers to this protocol and this protocol (and its flow control) to the
+        # transport: cut that cycle, or each closed connection waits for the collector (which, once
+        # the heap is frozen, `mocks/heap.py`, is the next thorough collection). A request still
+        # running writes to a closed stand-in, as it would to the closed transport.
+        self.transport.detach()
 
     def on_response_complete(self) -> None:
         self.transport.flush()  # the status line, headers and body leave as one write
@@ -170,13 +175,21 @@ class _Guard:
             return "invalid_request"
 
     def _offer_abort(self, app: Any) -> Any:
+        # weakly, as everything here: this protocol holds the wrapped app, so a strong reference
+        # would make every connection a reference cycle, garbage only the collector can free
+        connection = weakref.ref(self)
+
         async def with_abort(scope: Any, receive: Any, send: Any) -> None:
             cycle = getattr(send, "__self__", None)  # uvicorn's RequestResponseCycle of this request
-            # weakly: the cycle holds this scope, so a strong reference would make every request a
-            # reference cycle, garbage only the collector can free (13 objects a request, and pauses)
+            # the cycle holds this scope: a strong reference would make every request a cycle too
             request_cycle = weakref.ref(cycle) if cycle is not None else lambda: None
-            scope.setdefault("extensions", {})[CONNECTION_EXTENSION] = {"abort": lambda: self._abort(request_cycle())}
+            scope.setdefault("extensions", {})[CONNECTION_EXTENSION] = {"abort": lambda: _abort(request_cycle())}
             await app(scope, receive, send)
+
+        def _abort(cycle: Any) -> None:
+            protocol = connection()
+            if protocol is not None:
+                protocol._abort(cycle)
 
         return with_abort
 
