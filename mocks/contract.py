@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from mocks.yamlfile import load_yaml
+from mocks.yamlfile import load_yaml_file
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 CONTRACTS_DIR = Path(__file__).resolve().parent.parent / "contracts"
@@ -63,8 +63,7 @@ class Contract:
         path = Path(name_or_path)
         if not path.suffix:
             path = CONTRACTS_DIR / f"{name_or_path}.yaml"
-        with path.open(encoding="utf-8") as handle:
-            return cls(load_yaml(handle), str(path))
+        return cls(load_yaml_file(path), str(path))
 
     def serves(self, listener: str | None, operation: Operation) -> bool:
         """Whether `listener` serves `operation`: a listener that declares tags serves only operations

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from mocks.types import Principal
-from mocks.yamlfile import load_yaml
+from mocks.yamlfile import load_yaml_file
 
 FIXTURES_DIR = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -38,8 +38,7 @@ def load_fixtures(api: str, directory: Path | None = None) -> Fixtures:
     path = (directory or FIXTURES_DIR) / api / "sandbox.yaml"
     if not path.exists():
         return Fixtures()
-    with path.open(encoding="utf-8") as handle:
-        return parse_fixtures(load_yaml(handle) or {})
+    return parse_fixtures(load_yaml_file(path) or {})
 
 
 def parse_fixtures(raw: dict[str, Any]) -> Fixtures:

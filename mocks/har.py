@@ -8,7 +8,6 @@ as browsers record a request that got no answer.
 from __future__ import annotations
 
 from http import HTTPStatus
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -90,6 +89,9 @@ def _reason(status: int) -> str:
 
 
 def _version() -> str:
+    # importlib.metadata costs ~50 ms of start-up; a HAR export is the only reader
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("commerce-api-sandbox")
     except PackageNotFoundError:

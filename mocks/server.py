@@ -159,12 +159,17 @@ class Sandbox:
     def run(self, *, stop_on: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM),
             on_ready: Callable[[], None] | None = None) -> None:
         """Serve in the foreground until one of the `stop_on` signals (Ctrl-C or SIGTERM)."""
-        settle_after_start_up()
+
+        def ready() -> None:
+            if on_ready is not None:
+                on_ready()
+            settle_after_start_up()  # once every listener accepts: start-up is not kept waiting for it
+
         loop = new_event_loop()
         for sig in stop_on:
             loop.add_signal_handler(sig, self.stop)
         try:
-            loop.run_until_complete(self.serve(on_ready))
+            loop.run_until_complete(self.serve(ready))
         finally:
             loop.close()
             self.close()

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from mocks.errors import ErrorCatalog
 from mocks.faults import FaultError, check_fault, parse_fault
 from mocks.fixtures import FIXTURES_DIR
+
+if TYPE_CHECKING:
+    import yaml
 
 SCENARIOS_DIR = FIXTURES_DIR / "scenarios"
 _TOP = {"api", "description", "reset", "seed", "limits", "clock", "faults", "steps", "expect"}
@@ -49,6 +50,8 @@ class Scenario:
         for key in ("seed", "limits", "clock", "faults", "steps"):
             if getattr(self, key):
                 document[key] = getattr(self, key)
+        import yaml  # see parse_scenario
+
         return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
 
 
@@ -82,6 +85,11 @@ def load_scenario(name: str | Path, directory: Path | None = None) -> Scenario:
 
 
 def parse_scenario(text: str, source: str, name: str) -> Scenario:
+    # PyYAML is imported here, not with the module: the admin routes import this module, and a
+    # serving sandbox whose contracts come from the YAML cache (`mocks.yamlfile`) starts ~30 ms
+    # sooner without it
+    import yaml
+
     try:
         node = yaml.compose(text)
     except yaml.YAMLError as exc:
@@ -227,12 +235,16 @@ class _Checker:
         for key, _ in node.value:
             if key.value not in allowed:
                 self.fail(key, prefix + key.value, f"unknown field (known: {', '.join(sorted(allowed))})")
+        import yaml  # see parse_scenario
+
         return yaml.safe_load(yaml.serialize(node))
 
     def child(self, node: yaml.MappingNode, name: str) -> yaml.Node:
         return next((value for key, value in node.value if key.value == name), node)
 
     def item(self, node: yaml.MappingNode, name: str, index: int) -> yaml.Node:
+        import yaml  # see parse_scenario
+
         sequence = self.child(node, name)
         if isinstance(sequence, yaml.SequenceNode) and index < len(sequence.value):
             return sequence.value[index]

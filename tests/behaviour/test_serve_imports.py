@@ -50,3 +50,17 @@ def _imports_of(served) -> set[str]:
     while not served.stderr and time.monotonic() < deadline:  # the reader thread drains stderr after exit
         time.sleep(0.05)
     return {m[1] for m in map(IMPORTED.match, served.stderr) if m}
+
+
+def test_serving_from_the_yaml_cache_imports_neither_pyyaml_nor_package_metadata(serve, monkeypatch, tmp_path):
+    """PyYAML (~30 ms) only parses what the cache lacks, package metadata (~50 ms) only names the HAR
+    export's creator: a second start-up on the same cache needs neither."""
+    monkeypatch.setenv("MOCKS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("PYTHONPROFILEIMPORTTIME", "1")
+    first = serve("istockist", "--port", "istockist=0")
+    assert "yaml" in _imports_of(first)  # a cold cache: parsed, and so the log shows the import
+    served = serve("istockist", "--port", "istockist=0")
+    assert httpx.get(served.admin_links["istockist"], timeout=10).status_code == 200
+    modules = _imports_of(served)
+    assert "mocks.server" in modules
+    assert not {"yaml", "importlib.metadata"} & modules
