@@ -46,6 +46,9 @@ class _Scheme:
 
 
 def credential_key(values: dict[str, Any]) -> str:
+    if len(values) == 1:  # the common case, one scheme: no sort, no generator
+        for name, value in values.items():
+            return f"{name}\x1e{value}"
     return "\x1f".join(f"{k}\x1e{v}" for k, v in sorted(values.items()))
 
 

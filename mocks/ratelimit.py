@@ -155,10 +155,11 @@ class Limiter:
 
     def _key(self, policy: Policy, context: dict[str, Any], fallback: str) -> str:
         parts = policy.key(context)
-        parts = parts if isinstance(parts, list) else [parts]
-        if all(part in (None, "") for part in parts):
-            parts = [fallback]
-        return f"{policy.name}|" + "|".join("" if p is None else str(p) for p in parts)
+        texts = ["" if p is None else str(p) for p in parts] if isinstance(parts, list) else \
+            ["" if parts is None else str(parts)]
+        if not any(texts):  # every part missing (None) or empty: the client's own key
+            texts = [fallback]
+        return f"{policy.name}|" + "|".join(texts)
 
 
 def _headers(policy: Policy, limit: int, outcome: Outcome, now: float) -> Headers:

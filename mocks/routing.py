@@ -24,7 +24,7 @@ class _Node(Generic[T]):
 class Match(Generic[T]):
     target: T | None  # None: the path exists, the method does not
     params: dict[str, str]
-    allowed: tuple[str, ...] = ()
+    allowed: tuple[str, ...] = ()  # the path's methods, listed only for a missing method (the 405's Allow)
 
 
 class Router(Generic[T]):
@@ -55,8 +55,10 @@ class Router(Generic[T]):
         target = node.methods.get(method)
         if target is None and method == "HEAD":
             target = node.methods.get("GET")
+        if target is not None:
+            return Match(target, params)
         allowed = set(node.methods) | ({"HEAD"} if "GET" in node.methods else set())
-        return Match(target, params, tuple(sorted(allowed)))
+        return Match(None, params, tuple(sorted(allowed)))
 
 
 def _walk(node: _Node[T], segments: list[str], index: int, params: dict[str, str]) -> _Node[T] | None:

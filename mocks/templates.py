@@ -16,9 +16,13 @@ _MISSING = object()
 
 
 def lookup(context: Mapping[str, Any], dotted: str) -> Any:
+    return _follow(context, dotted.split("."))
+
+
+def _follow(context: Mapping[str, Any], parts: list[str]) -> Any:
     value: Any = context
-    for part in dotted.split("."):
-        if isinstance(value, Mapping):
+    for part in parts:
+        if type(value) is dict or isinstance(value, Mapping):  # the exact type first: the ABC check is slow
             value = value.get(part, _MISSING)
         elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
             value = value[int(part)]
@@ -48,8 +52,8 @@ def render(template: Any, context: Mapping[str, Any]) -> Any:
 def _compile_string(text: str) -> Render:
     whole = _PLACEHOLDER.fullmatch(text)
     if whole:
-        name = whole.group(1)
-        return lambda ctx: lookup(ctx, name)
+        parts = whole.group(1).split(".")  # split once, at compile time
+        return lambda ctx: _follow(ctx, parts)
     if "{" not in text and "}" not in text:
         return lambda ctx: text
     pieces = _tokens(text)
@@ -60,16 +64,16 @@ def _compile_string(text: str) -> Render:
             if isinstance(piece, str):
                 out.append(piece)
             else:
-                value = lookup(ctx, piece[0])
+                value = _follow(ctx, piece[0])
                 out.append("" if value is None else _text(value))
         return "".join(out)
 
     return fill
 
 
-def _tokens(text: str) -> list[str | tuple[str]]:
-    """Literal text and (placeholder,) pieces, read left to right: `{{` and `}}` are braces."""
-    pieces: list[str | tuple[str]] = []
+def _tokens(text: str) -> list[str | tuple[list[str]]]:
+    """Literal text and (placeholder's parts,) pieces, read left to right: `{{` and `}}` are braces."""
+    pieces: list[str | tuple[list[str]]] = []
     literal: list[str] = []
     position = 0
     while position < len(text):
@@ -82,7 +86,7 @@ def _tokens(text: str) -> list[str | tuple[str]]:
         if match:
             pieces.append("".join(literal))
             literal = []
-            pieces.append((match.group(1),))
+            pieces.append((match.group(1).split("."),))
             position = match.end()
             continue
         literal.append(text[position])

@@ -190,7 +190,9 @@ class MemoryStore(MemorySteering):
             begun, used = self._windows.get(hit.key, (start, 0))
             used = used if begun == start else 0
             return Outcome(used < hit.limit, used, start + hit.window)
-        log = self._logs.setdefault(hit.key, deque())
+        log = self._logs.get(hit.key)
+        if log is None:  # not setdefault: that would make a deque for every admission
+            log = self._logs[hit.key] = deque()
         expired = hit.now - hit.window + _EPSILON  # 2.3 - 2 is 0.2999…: an admission at 0.3 has left
         while log and log[0] <= expired:
             log.popleft()

@@ -98,6 +98,21 @@ def test_keys_come_from_the_template_or_fall_back():
         lim.check([policy], {}, 0.0, "10.0.0.1")
 
 
+KEY_PARTS = st.one_of(st.none(), st.just(""), st.text(max_size=4), st.integers(-3, 3), st.booleans())
+
+
+@given(parts=st.one_of(KEY_PARTS, st.lists(KEY_PARTS, max_size=3)))
+def test_a_key_joins_its_parts_and_falls_back_only_when_every_part_is_missing_or_empty(parts):
+    lim, policy = limiter(1, 60)
+    policy.key = lambda context: parts
+    listed = parts if isinstance(parts, list) else [parts]
+    if all(part is None or part == "" for part in listed):
+        expected = ["10.0.0.1"]
+    else:
+        expected = ["" if part is None else str(part) for part in listed]
+    assert lim._key(policy, {}, "10.0.0.1") == "rpm|" + "|".join(expected)
+
+
 def test_policies_apply_by_tag_or_operation_and_can_be_disabled():
     lim, policy = limiter(1, 60, **{"applies-to": {"tags": ["Items"]}})
     assert lim.for_operation("list") == [policy]
