@@ -1,0 +1,42 @@
+"""`make bench`'s verdicts: each target judged on figures taken in one run, with the figure it was judged on,
+and beside each ratio to WireMock what bare Starlette scores against it in that run (the ceiling)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # benchmarks/ is read from the checkout, not installed
+from benchmarks.http import BARE, SANDBOX, WIREMOCK, WIREMOCK_NO_JOURNAL, Server, report
+
+
+def server(name: str, get: float, post: float, p99: float = 5.0) -> Server:
+    measured = Server(name, lambda port: [])
+    for key, value in {"GET rps": get, "POST rps": post, "GET p50": 1.0, "GET p99": p99, "POST p50": 1.0,
+                       "POST p99": p99, "startup": 0.2, "rss idle": 40, "rss after": 50}.items():
+        measured.add(key, value)
+    return measured
+
+
+def verdicts(capsys, *servers: Server) -> dict[str, str]:
+    report(list(servers), all_five=[0.3], memory=[(0, 40.0), (10, 41.0), (20, 41.0), (30, 41.0)])
+    lines = capsys.readouterr().out.split("\ntargets")[1].splitlines()[1:]
+    return {line[11:].split(":")[0]: line[:9].strip() + ":" + line.split(": ", 1)[1] for line in lines if line}
+
+
+def test_every_target_is_judged_with_the_figure_it_was_judged_on(capsys):
+    judged = verdicts(capsys, server(SANDBOX, 12_000, 7_000, p99=12.0), server(BARE, 23_000, 16_000),
+                      server(WIREMOCK, 6_000, 4_000), server(WIREMOCK_NO_JOURNAL, 34_000, 34_000))
+    assert judged["GET >= 2.0x WireMock 3 (journal on)"] == "met:2.00x; bare Starlette 3.83x"
+    assert judged["POST >= 1.5x WireMock 3 (journal on)"] == "met:1.75x; bare Starlette 4.00x"
+    assert judged["GET >= 1.0x WireMock 3 --no-request-journal"] == "NOT met:0.35x; bare Starlette 0.68x"
+    assert judged["GET >= 0.5x bare Starlette"] == "met:0.52x"
+    assert judged["GET p99 <= 10 ms at 32 connections"] == "NOT met:12.0 ms"
+    assert judged["POST p99 <= 15 ms at 32 connections"] == "met:12.0 ms"
+    assert judged["RSS flat over the GET load (< 5 MB growth after the first quarter)"] == "met:+0.0 MB"
+
+
+def test_without_the_anchors_no_wiremock_target_is_judged(capsys):
+    judged = verdicts(capsys, server(SANDBOX, 12_000, 7_000), server(BARE, 30_000, 16_000))
+    assert judged["GET >= 0.5x bare Starlette"] == "NOT met:0.40x"
+    assert not [text for text in judged if "WireMock" in text]
