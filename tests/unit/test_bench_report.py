@@ -3,10 +3,8 @@ and beside each ratio to WireMock what bare Starlette scores against it in that 
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import re
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # benchmarks/ is read from the checkout, not installed
 from benchmarks.http import BARE, SANDBOX, WIREMOCK, WIREMOCK_NO_JOURNAL, Server, report
 
 
@@ -18,10 +16,14 @@ def server(name: str, get: float, post: float, p99: float = 5.0) -> Server:
     return measured
 
 
+VERDICT = re.compile(r"^  (met|NOT met)\s+(.+?): (.+)$")  # "  met      <target>: <figure>"
+
+
 def verdicts(capsys, *servers: Server) -> dict[str, str]:
+    """{target: "met:<figure>" or "NOT met:<figure>"}, read from the printed report."""
     report(list(servers), all_five=[0.3], memory=[(0, 40.0), (10, 41.0), (20, 41.0), (30, 41.0)])
-    lines = capsys.readouterr().out.split("\ntargets")[1].splitlines()[1:]
-    return {line[11:].split(":")[0]: line[:9].strip() + ":" + line.split(": ", 1)[1] for line in lines if line}
+    targets = capsys.readouterr().out.split("\ntargets")[1].splitlines()[1:]
+    return {m[2]: f"{m[1]}:{m[3]}" for m in map(VERDICT.match, targets) if m}
 
 
 def test_every_target_is_judged_with_the_figure_it_was_judged_on(capsys):
