@@ -61,10 +61,11 @@ class MockApp:
     async def answer(self, request: MockRequest) -> MockResponse:
         """The response to a whole request, whichever lane read it (ASGI here, or the sandbox's own
         protocol's direct lane, `mocks.direct_lane`): the console, the admin API or the API itself."""
-        if self.admin_enabled and is_console_asset(request):
-            response = console_asset(request)  # the page asks for the admin token itself
-        elif self.admin_enabled and request.path.startswith(ADMIN_PREFIX):
-            response = await self._admin(request)
+        if self.admin_enabled and request.path.startswith(ADMIN_PREFIX):  # the console's files are under it too
+            if is_console_asset(request):
+                response = console_asset(request)  # the page asks for the admin token itself
+            else:
+                response = await self._admin(request)
         else:
             response = await self.api.handle(request)
         if request.oversized and not response.drop:

@@ -33,16 +33,42 @@ def compile_projector(schema: dict[str, Any]) -> Projector:
     if isinstance(properties, dict) and properties:
         inner = {name: compile_projector(sub) for name, sub in properties.items()}
         closed = schema.get("additionalProperties") is False or schema.get("unevaluatedProperties") is False
+        nested = [(name, project) for name, project in inner.items() if project is not _same]
+        if not closed and not nested:
+            return _same
+        declared = frozenset(inner)
 
+        # the value itself when nothing is dropped (a stored record usually holds only declared
+        # properties): a copy is made only of what changes
         def project_object(value: Any) -> Any:
             if not isinstance(value, dict):
                 return value
-            return {k: (inner[k](v) if k in inner else v) for k, v in value.items() if not closed or k in inner}
+            projected = value
+            if closed and not value.keys() <= declared:
+                projected = {k: v for k, v in value.items() if k in declared}
+            for name, project in nested:
+                if name in projected:
+                    before = projected[name]
+                    after = project(before)
+                    if after is not before:
+                        if projected is value:
+                            projected = dict(value)
+                        projected[name] = after
+            return projected
 
         return project_object
     if "items" in schema and isinstance(schema["items"], dict):
         item = compile_projector(schema["items"])
-        return lambda value: [item(v) for v in value] if isinstance(value, list) else value
+        if item is _same:
+            return _same
+
+        def project_array(value: Any) -> Any:
+            if not isinstance(value, list):
+                return value
+            projected = [item(v) for v in value]
+            return value if all(after is before for after, before in zip(projected, value)) else projected
+
+        return project_array
     return _same
 
 

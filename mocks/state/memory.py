@@ -175,6 +175,9 @@ class MemoryStore(MemorySteering):
     def admit(self, hits: list[Hit]) -> tuple[bool, list[Outcome]]:
         """Count one request against every budget, or against none if any budget is spent."""
         with self._lock:
+            if len(hits) == 1:  # one policy, as most operations have: no lists to build and walk
+                outcome = self._peek(hits[0])
+                return (True, [self._take(hits[0])]) if outcome.admitted else (False, [outcome])
             outcomes = [self._peek(hit) for hit in hits]
             admitted = all(o.admitted for o in outcomes)
             if not admitted:

@@ -62,12 +62,17 @@ class OrderedIndex:
 
     def _slices_of(self, collection: str, record: dict[str, Any]) -> tuple[Slice, ...]:
         scope = record["scope"]
-        found = [Slice.everywhere(), Slice(scope)]
-        for field in self.fields.get(collection, ()):
-            value = indexed_value(record["data"].get(field))
-            found += [Slice.everywhere(field, value), Slice(scope, False, field, value)]
+        # plain tuples: equal to (and hashed as) the Slice each stands for, and several times cheaper
+        # to build than a NamedTuple on every insert; interned, the first one seen is kept
+        found = [_EVERY_RECORD, (scope, False, None, None)]
+        fields = self.fields.get(collection)
+        if fields:
+            data = record["data"]
+            for field in fields:
+                value = indexed_value(data.get(field))
+                found += [(None, True, field, value), (scope, False, field, value)]
         interned = self._interned
-        return tuple([interned.setdefault(where, where) for where in found])
+        return tuple([interned.setdefault(where, where) for where in found])  # type: ignore[misc]
 
     def place(self, collection: str, key: str, record: dict[str, Any]) -> None:
         """Insert or re-slot `key` after its record changed; a new key goes last in the order."""
@@ -78,12 +83,20 @@ class OrderedIndex:
             self._next[collection] = position + 1
             positions[key] = position
             self._keys.setdefault(collection, {})[position] = key
-        before = self._memberships.get((collection, key), ())
+        before = self._memberships.get((collection, key))
         after = self._slices_of(collection, record)
-        for gone in set(before) - set(after):
-            self._slices[(collection, gone)].remove(position)
-        for new in set(after) - set(before):
-            self._slices.setdefault((collection, new), SortedList()).add(position)
+        slices = self._slices
+        if before is None:  # a new record: in every one of its slices, out of none
+            for new in after:
+                found = slices.get((collection, new))
+                if found is None:
+                    found = slices[(collection, new)] = SortedList()
+                found.add(position)
+        elif before != after:
+            for gone in set(before) - set(after):
+                slices[(collection, gone)].remove(position)
+            for new in set(after) - set(before):
+                slices.setdefault((collection, new), SortedList()).add(position)
         self._memberships[(collection, key)] = after
 
     def remove(self, collection: str, key: str) -> None:

@@ -80,7 +80,7 @@ def test_parse_json_body():
     assert parse_body(b'{"a": [1, 2.5, null, true]}', JSON, None) == {"a": [1, 2.5, None, True]}
 
 
-@pytest.mark.parametrize("raw", [b"", b"{", b'{"a": }', b"\xff\xfe\x00", b"[1,]"])
+@pytest.mark.parametrize("raw", [b"", b"{", b'{"a": }', b"\xff\xfe\x00", b"[1,]", b"\xef\xbb\xbf{}"])
 def test_parse_bad_json_is_invalid_request(raw):
     with pytest.raises(MockError) as info:
         parse_body(raw, JSON, None)
@@ -94,7 +94,7 @@ def test_parse_deeply_nested_json_is_invalid_request():
     assert info.value.code == "invalid_request"
 
 
-@pytest.mark.parametrize("raw", [b"NaN", b'{"amount": Infinity}'])
+@pytest.mark.parametrize("raw", [b"NaN", b'{"amount": Infinity}', b"[1e999]"])
 def test_parse_non_json_numbers_is_invalid_request(raw):
     with pytest.raises(MockError) as info:
         parse_body(raw, JSON, None)
