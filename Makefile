@@ -27,8 +27,9 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check mocks tests examples benchmarks
 
-# make bench: in-process, then over HTTP against bare Starlette, the memory store beside the Redis store at 1 and 2
-# workers (a redis-server of its own on a free port, or ARGS="--redis URL"), then Redis memory per stored resource
+# make bench: in-process, then over HTTP against the sandbox's HTTP layer alone (a fixed answer) and bare Starlette,
+# the memory store beside the Redis store at 1 and 2 workers (a redis-server of its own on a free port, or
+# ARGS="--redis URL"), then Redis memory per stored resource
 # (benchmarks/redis_memory.py: REDIS_URL or a redis-server of its own); ANCHORS=1 adds WireMock and Prism
 # (npm packages installed into .cache/anchors/ on first use). ARGS go to benchmarks.http, e.g.
 # make bench ARGS="--seconds 3 --rounds 1 --soak 10"

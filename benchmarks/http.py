@@ -1,6 +1,6 @@
 """The sandbox over real HTTP beside other servers on the same two routes, side by side in one run.
 
-    make bench                 # the sandbox against bare Starlette (uvloop + httptools)
+    make bench                 # the sandbox against its HTTP layer alone and bare Starlette (uvloop + httptools)
     make bench ANCHORS=1       # ... and against WireMock (journal on and off) and Prism
     make bench ARGS="--redis redis://HOST:PORT/0"   # the Redis rows on that Redis (default: one of its own)
     .venv/bin/python -m benchmarks.http --anchors --seconds 3 --rounds 1 --soak 10   # a quick look
@@ -12,6 +12,10 @@ wrk (32 connections) on the GET, then each on the POST, alternating the order be
 a burst of load from elsewhere on the machine hits every server alike; memory is read again at
 the end. The report shows medians over rounds and each server's ratio to the sandbox. Last, the
 sandbox alone: its memory sampled over a long GET load. A benchmark reports; it never fails.
+
+Beside the sandbox runs its own server answering a fixed response (`benchmarks/fixed_answer.py`): the
+report splits a request's time on the serving core (1 / req/s) into serving HTTP and the pipeline,
+and sets both beside what the WireMock targets allow.
 
 The sandbox runs on the memory store and, beside it in the same rounds, on the Redis store with 1 and
 2 workers (`--store redis://… --workers N`), on a `redis-server` the run starts on a free port (or the
@@ -44,6 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MOCKS = [str(Path(sys.executable).with_name("mocks"))]
 SANDBOX = "this sandbox (iStockist)"
 BARE = "bare Starlette (uvloop, httptools)"
+HTTP_LAYER = "sandbox HTTP layer, fixed answer"
 WIREMOCK = "WireMock 3 (journal on)"
 WIREMOCK_NO_JOURNAL = "WireMock 3 --no-request-journal"
 NO_LIMIT = ["--limit", "istockist=100000000/s"]  # the limiter still runs on every request; it never says no
@@ -81,7 +86,8 @@ def servers(routes: Routes, with_anchors: bool, redis: BenchRedis | None) -> lis
     chosen = [Server(SANDBOX, sandbox_command)]
     if redis is not None:
         chosen += [Server(redis_row(n), redis_command(redis, n)) for n in (1, 2)]
-    chosen += [Server(BARE,
+    chosen += [Server(HTTP_LAYER, lambda port: [sys.executable, "-m", "benchmarks.fixed_answer", str(port), routes.get.path]),
+               Server(BARE,
                       lambda port: [sys.executable, "-m", "benchmarks.serve", str(port), json.dumps(routes.customer)])]
     if with_anchors:
         anchors.install()
@@ -176,8 +182,8 @@ def report(chosen: list[Server], all_five: list[float], memory: list[tuple[float
               f"POST {one.median('POST rps') / sandbox.median('POST rps'):.2f}; of 2 workers to 1 worker: "
               f"GET {two.median('GET rps') / one.median('GET rps'):.2f}, "
               f"POST {two.median('POST rps') / one.median('POST rps'):.2f}")
-    print("\ntargets (measured; for a ratio to WireMock, what bare Starlette, doing nothing per request, scores "
-          "in the same run: no Python server does more than that here):")
+    print("\ntargets (measured; beside a ratio to WireMock, what bare Starlette, doing nothing per request, "
+          "scores in the same run):")
     rps = {s.name: (s.median("GET rps"), s.median("POST rps")) for s in chosen}
 
     def times(name: str, case: int, of: str = SANDBOX) -> float:
@@ -202,6 +208,27 @@ def report(chosen: list[Server], all_five: list[float], memory: list[tuple[float
                                               ("GET", 0, 1.0, WIREMOCK_NO_JOURNAL))]
     for text, met, measured in checks:
         print(f"  {'met    ' if met else 'NOT met'}  {text}: {measured}")
+    if HTTP_LAYER in rps:
+        time_per_request(rps)
+
+
+def time_per_request(rps: dict[str, tuple[float, float]]) -> None:
+    """Where a request's time goes. One core serves the sandbox's requests one at a time, so 1 / req/s is
+    the time each takes there; the fixed-answer server's share is serving HTTP, the rest the pipeline's."""
+    def micros(name: str, case: int, times: float = 1.0) -> float:
+        return 1e6 / (rps[name][case] * times)
+
+    rows: list[tuple[str, float, float | None]] = [
+        ("this sandbox", micros(SANDBOX, 0), micros(SANDBOX, 1)),
+        (HTTP_LAYER, micros(HTTP_LAYER, 0), micros(HTTP_LAYER, 1)),
+        ("so the pipeline", micros(SANDBOX, 0) - micros(HTTP_LAYER, 0), micros(SANDBOX, 1) - micros(HTTP_LAYER, 1)),
+    ]
+    if WIREMOCK in rps:
+        rows += [("what 2.0x WireMock's GETs, 1.5x its POSTs allow", micros(WIREMOCK, 0, 2.0), micros(WIREMOCK, 1, 1.5)),
+                 ("what 1.0x WireMock's GETs without journal allow", micros(WIREMOCK_NO_JOURNAL, 0), None)]
+    print(f"\ntime per request on the serving core (1 / req/s)     {'GET us':>7} {'POST us':>8}")
+    for text, get, post in rows:
+        print(f"  {text:<50} {get:>7.1f} {'' if post is None else f'{post:.1f}':>8}")
 
 
 def main(seconds: float, rounds: int, warmup: float, soak_seconds: float, with_anchors: bool,

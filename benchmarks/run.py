@@ -4,7 +4,9 @@
 
 Both apps are called through ASGI in this process (no sockets, no client), so the ratio measures
 what the pipeline adds per request: routing, authentication, rate limiting, validation, state and
-the journal. Rounds alternate between the apps and the best round of each is kept.
+the journal. The last columns call the sandbox as its HTTP protocol's direct lane does (a
+`MockRequest` to `MockApp.answer`, no ASGI): its answer alone, in microseconds per request. Rounds
+alternate between the apps and the best round of each is kept.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import time
 from benchmarks.routes import Routes, istockist_routes
 from benchmarks.serve import bare_app
 from mocks.app import MockApp
+from mocks.asgi import header_map
 from mocks.registry import load_api
+from mocks.types import MockRequest
 
 
 def mock_app() -> MockApp:
@@ -51,10 +55,20 @@ async def call(app, method: str, path: str, headers: dict[str, str], body: bytes
     return status
 
 
-async def rate(app, method: str, path: str, headers: dict[str, str], body: bytes, requests: int) -> float:
+async def answer(app: MockApp, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> int:
+    """As the direct lane (`mocks/direct_lane.py`) asks for an answer: the request read, then `MockApp.answer`."""
+    raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()] + [(b"host", b"bench")] \
+        + ([(b"content-length", str(len(body)).encode())] if body else [])
+    request = MockRequest(method=method, path=path, query={}, headers=header_map(raw), body=body,
+                          listener=app.listener, client="127.0.0.1", scheme="http")
+    return (await app.answer(request)).status
+
+
+async def rate(app, method: str, path: str, headers: dict[str, str], body: bytes, requests: int,
+               calling=call) -> float:
     started = time.perf_counter()
     for _ in range(requests):
-        status = await call(app, method, path, headers, body)
+        status = await calling(app, method, path, headers, body)
         if status >= 300:
             raise RuntimeError(f"{method} {path} answered {status}")
     return requests / (time.perf_counter() - started)
@@ -67,14 +81,17 @@ async def main(requests: int, rounds: int) -> None:
              for name, r in (("GET", routes.get), ("POST", routes.post))}
     print(f"python {platform.python_version()} on {platform.machine()}, {requests} requests per round, "
           f"best of {rounds} alternating rounds\n")
-    print(f"{'case':<6} {'bare Starlette req/s':>22} {'mock req/s':>12} {'ratio':>7}")
+    print(f"{'case':<6} {'bare Starlette req/s':>22} {'mock req/s':>12} {'ratio':>7} {'answer alone req/s':>20} "
+          f"{'us':>6}")
     for name, (bare_case, mock_case) in cases.items():
-        best_bare = best_mock = 0.0
+        best_bare = best_mock = best_answer = 0.0
         for _ in range(rounds):
             best_bare = max(best_bare, await rate(bare, *bare_case, requests))
             best_mock = max(best_mock, await rate(mock, *mock_case, requests))
+            best_answer = max(best_answer, await rate(mock, *mock_case, requests, calling=answer))
             mock.api.journal.clear()
-        print(f"{name:<6} {best_bare:>22,.0f} {best_mock:>12,.0f} {best_mock / best_bare:>7.2f}")
+        print(f"{name:<6} {best_bare:>22,.0f} {best_mock:>12,.0f} {best_mock / best_bare:>7.2f} {best_answer:>20,.0f} "
+              f"{1e6 / best_answer:>6.1f}")
     print("\nmock: iStockist, HTTP Basic authenticated, rate limited, validated, tenant scoped, journaled; "
           "POST also stores the customer (a fresh one per request).")
 

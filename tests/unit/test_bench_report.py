@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from benchmarks.http import BARE, SANDBOX, WIREMOCK, WIREMOCK_NO_JOURNAL, Server, report
+from benchmarks.http import BARE, HTTP_LAYER, SANDBOX, WIREMOCK, WIREMOCK_NO_JOURNAL, Server, report
 
 
 def server(name: str, get: float, post: float, p99: float = 5.0) -> Server:
@@ -42,3 +42,27 @@ def test_without_the_anchors_no_wiremock_target_is_judged(capsys):
     judged = verdicts(capsys, server(SANDBOX, 12_000, 7_000), server(BARE, 30_000, 16_000))
     assert judged["GET >= 0.5x bare Starlette"] == "NOT met:0.40x"
     assert not [text for text in judged if "WireMock" in text]
+
+
+def time_lines(capsys, *servers: Server) -> dict[str, list[str]]:
+    """{row: [GET us, POST us]} of the report's time-per-request block ({} when it is not printed)."""
+    report(list(servers), all_five=[0.3], memory=[(0, 40.0), (30, 40.0)])
+    out = capsys.readouterr().out
+    if "\ntime per request" not in out:
+        return {}
+    rows = out.split("\ntime per request")[1].splitlines()[1:]
+    return {m[1]: m[2].split() for m in (re.match(r"^  (.+?)\s{2,}([\d. ]+)$", row) for row in rows) if m}
+
+
+def test_a_requests_time_is_split_between_serving_http_and_the_pipeline_against_what_the_targets_allow(capsys):
+    rows = time_lines(capsys, server(SANDBOX, 20_000, 10_000), server(HTTP_LAYER, 50_000, 40_000),
+                      server(BARE, 30_000, 20_000), server(WIREMOCK, 25_000, 20_000),
+                      server(WIREMOCK_NO_JOURNAL, 40_000, 40_000))
+    assert rows == {"this sandbox": ["50.0", "100.0"], HTTP_LAYER: ["20.0", "25.0"],
+                    "so the pipeline": ["30.0", "75.0"],
+                    "what 2.0x WireMock's GETs, 1.5x its POSTs allow": ["20.0", "33.3"],
+                    "what 1.0x WireMock's GETs without journal allow": ["25.0"]}
+
+
+def test_without_the_fixed_answer_server_no_split_is_printed(capsys):
+    assert time_lines(capsys, server(SANDBOX, 20_000, 10_000), server(BARE, 30_000, 20_000)) == {}
