@@ -175,23 +175,30 @@ class MemoryStore(MemorySteering):
     def admit(self, hits: list[Hit]) -> tuple[bool, list[Outcome]]:
         """Count one request against every budget, or against none if any budget is spent."""
         with self._lock:
-            if len(hits) == 1:  # one policy, as most operations have: no lists to build and walk
-                outcome = self._peek(hits[0])
-                return (True, [self._take(hits[0])]) if outcome.admitted else (False, [outcome])
-            outcomes = [self._peek(hit) for hit in hits]
-            admitted = all(o.admitted for o in outcomes)
-            if not admitted:
+            if len(hits) == 1:  # one policy, as most operations have: counted in one pass
+                outcome = self._count(hits[0], take=True)
+                return outcome.admitted, [outcome]
+            outcomes = [self._count(hit, take=False) for hit in hits]
+            if not all(o.admitted for o in outcomes):
                 return False, outcomes
-            return True, [self._take(hit) for hit in hits]
+            return True, [self._count(hit, take=True) for hit in hits]
 
-    def _peek(self, hit: Hit) -> Outcome:
+    def _count(self, hit: Hit, *, take: bool) -> Outcome:
+        """The budget as `hit` finds it; with `take`, and room left, the request counted in it too."""
         if hit.algorithm == "concurrency":
             used = self._in_flight.get(hit.key, 0)
-            return Outcome(used < hit.limit, used, None)
+            if not take or used >= hit.limit:
+                return Outcome(used < hit.limit, used, None)
+            self._in_flight[hit.key] = used + 1
+            return Outcome(True, used + 1, None)
         if hit.algorithm == "fixed":
             start = hit.now - (hit.now % hit.window)
             begun, used = self._windows.get(hit.key, (start, 0))
             used = used if begun == start else 0
+            if take and used < hit.limit:
+                used += 1
+                self._windows[hit.key] = (start, used)
+                return Outcome(True, used, start + hit.window)
             return Outcome(used < hit.limit, used, start + hit.window)
         log = self._logs.get(hit.key)
         if log is None:  # not setdefault: that would make a deque for every admission
@@ -199,21 +206,11 @@ class MemoryStore(MemorySteering):
         expired = hit.now - hit.window + _EPSILON  # 2.3 - 2 is 0.2999…: an admission at 0.3 has left
         while log and log[0] <= expired:
             log.popleft()
-        return Outcome(len(log) < hit.limit, len(log), (log[0] if log else hit.now) + hit.window)
-
-    def _take(self, hit: Hit) -> Outcome:
-        if hit.algorithm == "concurrency":
-            self._in_flight[hit.key] = self._in_flight.get(hit.key, 0) + 1
-            return Outcome(True, self._in_flight[hit.key], None)
-        if hit.algorithm == "fixed":
-            start = hit.now - (hit.now % hit.window)
-            begun, used = self._windows.get(hit.key, (start, 0))
-            used = (used if begun == start else 0) + 1
-            self._windows[hit.key] = (start, used)
-            return Outcome(True, used, start + hit.window)
-        log = self._logs[hit.key]
-        log.append(hit.now)
-        return Outcome(True, len(log), log[0] + hit.window)
+        used = len(log)
+        if take and used < hit.limit:
+            log.append(hit.now)
+            return Outcome(True, used + 1, log[0] + hit.window)
+        return Outcome(used < hit.limit, used, (log[0] if log else hit.now) + hit.window)
 
     def release(self, key: str) -> None:
         with self._lock:

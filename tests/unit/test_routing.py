@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from mocks.routing import Router
+from mocks.routing import Router, _segments, _walk
 
 
 def test_literal_segment_beats_template_whatever_the_order_added():
@@ -133,3 +135,28 @@ def test_duplicate_route_raises():
 
     with pytest.raises(ValueError, match="duplicate route GET /v1/orders"):
         router.add("GET", "/v1/orders", "two")
+
+
+# property: the straight walk is only a shortcut; every answer is the backtracking search's ------------
+SEGMENTS = st.sampled_from(["a", "b", "a%2Fb", ""])
+
+
+def _template(parts: list[str | None]) -> str:
+    # one parameter name per depth, so no two routes clash
+    return "/" + "/".join(f"{{p{depth}}}" if part is None else part for depth, part in enumerate(parts))
+
+
+@settings(max_examples=300, deadline=None)
+@given(routes=st.lists(st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "c"])), min_size=1, max_size=4),
+                       max_size=8, unique_by=_template),
+       path=st.lists(SEGMENTS, min_size=1, max_size=5).map(lambda parts: "/" + "/".join(parts)))
+def test_a_match_is_the_backtracking_searchs_whatever_the_routes(routes, path):
+    router: Router[str] = Router()
+    for parts in routes:
+        router.add("GET", _template(parts), _template(parts))
+    params: dict[str, str] = {}
+    node = _walk(router._root, _segments(path), 0, params)
+    expected = None if node is None else (node.methods["GET"], params)
+    match = router.match("GET", path)
+    got = None if match is None else (match.target, match.params)
+    assert got == expected, f"routes {[_template(p) for p in routes]}, path {path!r}: {got} != {expected}"
