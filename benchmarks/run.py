@@ -30,11 +30,16 @@ def mock_app() -> MockApp:
     return MockApp(api, api.primary_listener)
 
 
+def raw_headers(headers: dict[str, str], body: bytes) -> list[tuple[bytes, bytes]]:
+    """The request's headers as a server reads them: lower-cased names, Host, and the body's length."""
+    return [(k.lower().encode(), v.encode()) for k, v in headers.items()] + [(b"host", b"bench")] \
+        + ([(b"content-length", str(len(body)).encode())] if body else [])
+
+
 async def call(app, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> int:
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
              "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-             "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()] + [(b"host", b"bench")]
-             + ([(b"content-length", str(len(body)).encode())] if body else []),
+             "headers": raw_headers(headers, body),
              "client": ("127.0.0.1", 1), "server": ("bench", 80)}
     sent = False
     status = 0
@@ -57,9 +62,7 @@ async def call(app, method: str, path: str, headers: dict[str, str], body: bytes
 
 async def answer(app: MockApp, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> int:
     """As the direct lane (`mocks/direct_lane.py`) asks for an answer: the request read, then `MockApp.answer`."""
-    raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()] + [(b"host", b"bench")] \
-        + ([(b"content-length", str(len(body)).encode())] if body else [])
-    request = MockRequest(method=method, path=path, query={}, headers=header_map(raw), body=body,
+    request = MockRequest(method=method, path=path, query={}, headers=header_map(raw_headers(headers, body)), body=body,
                           listener=app.listener, client="127.0.0.1", scheme="http")
     return (await app.answer(request)).status
 

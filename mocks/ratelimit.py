@@ -131,29 +131,21 @@ class Limiter:
             return [], []
         current = current or self.store.limit_settings()
         settings = current.settings
-        if len(policies) == 1:  # most operations: one policy, counted without the lists of lists below
-            policy = policies[0]
-            setting = settings[policy.name]
-            if not setting.enabled:
-                return [], []
-            hit = Hit(self._key(policy, context, fallback_key), policy.algorithm, setting.limit, setting.window, now)
-            admitted, (outcome,) = self.store.admit([hit])
-            headers = _headers(policy, setting.limit, outcome, now)
-            if not admitted:
-                _refuse(policy, outcome, headers, now)
-            return headers, [hit.key] if hit.algorithm == "concurrency" else []
-        limits = [settings[p.name] for p in policies]
         if current.some_disabled:
-            policies = [p for p, s in zip(policies, limits) if s.enabled]
-            limits = [s for s in limits if s.enabled]
+            policies = [p for p in policies if settings[p.name].enabled]
             if not policies:
                 return [], []
-        hits = [Hit(self._key(p, context, fallback_key), p.algorithm, s.limit, s.window, now)
-                for p, s in zip(policies, limits)]
+        hits = [Hit(self._key(p, context, fallback_key), p.algorithm, settings[p.name].limit, settings[p.name].window, now)
+                for p in policies]
         admitted, outcomes = self.store.admit(hits)
-        headers = [h for p, s, o in zip(policies, limits, outcomes) for h in _headers(p, s.limit, o, now)]
+        headers: Headers = []
+        for policy, hit, outcome in zip(policies, hits, outcomes):
+            headers += _headers(policy, hit.limit, outcome, now)
         if not admitted:
-            _refuse(*next((p, o) for p, o in zip(policies, outcomes) if not o.admitted), headers, now)
+            policy, outcome = next((p, o) for p, o in zip(policies, outcomes) if not o.admitted)
+            if policy.retry_after:
+                headers.append(("Retry-After", str(_seconds_until(outcome.reset_at, now))))
+            raise MockError(policy.error, headers=headers)
         return headers, [h.key for h in hits if h.algorithm == "concurrency"]
 
     def release(self, keys: list[str]) -> None:
@@ -168,13 +160,6 @@ class Limiter:
         if not any(texts):  # every part missing (None) or empty: the client's own key
             texts = [fallback]
         return f"{policy.name}|" + "|".join(texts)
-
-
-def _refuse(policy: Policy, outcome: Outcome, headers: Headers, now: float) -> None:
-    """The policy's error, with every policy's headers and, if the policy says so, when to retry."""
-    if policy.retry_after:
-        headers.append(("Retry-After", str(_seconds_until(outcome.reset_at, now))))
-    raise MockError(policy.error, headers=headers)
 
 
 def _headers(policy: Policy, limit: int, outcome: Outcome, now: float) -> Headers:

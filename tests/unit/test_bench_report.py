@@ -4,6 +4,9 @@ and beside each ratio to WireMock what bare Starlette scores against it in that 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 from benchmarks.http import BARE, HTTP_LAYER, SANDBOX, WIREMOCK, WIREMOCK_NO_JOURNAL, Server, report
 
@@ -16,6 +19,7 @@ def server(name: str, get: float, post: float, p99: float = 5.0) -> Server:
     return measured
 
 
+ROOT = Path(__file__).resolve().parents[2]
 VERDICT = re.compile(r"^  (met|NOT met)\s+(.+?): (.+)$")  # "  met      <target>: <figure>"
 
 
@@ -66,3 +70,17 @@ def test_a_requests_time_is_split_between_serving_http_and_the_pipeline_against_
 
 def test_without_the_fixed_answer_server_no_split_is_printed(capsys):
     assert time_lines(capsys, server(SANDBOX, 20_000, 10_000), server(BARE, 30_000, 20_000)) == {}
+
+
+def test_the_in_process_benchmark_prints_each_case_with_its_answer_alone_in_microseconds():
+    """`python -m benchmarks.run`, tiny, as `make bench` runs it: both routes answered (a failure raises), and the
+    direct lane's figure printed both as req/s and as the microseconds per request it stands for."""
+    done = subprocess.run([sys.executable, "-m", "benchmarks.run", "--requests", "50", "--rounds", "1"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    rows = {m[1]: m for m in re.finditer(r"^(GET|POST)\s+([\d,]+)\s+([\d,]+)\s+([\d.]+)\s+([\d,]+)\s+([\d.]+)$",
+                                         done.stdout, re.MULTILINE)}
+    assert set(rows) == {"GET", "POST"}, done.stdout
+    for row in rows.values():
+        answer_rps, micros = float(row[5].replace(",", "")), float(row[6])
+        assert answer_rps > 0 and abs(micros - 1e6 / answer_rps) <= 0.05 + micros * 0.01, row[0]
