@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import copy
-import secrets
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from mocks.clock import iso_timestamp
+from mocks.ids import random_hex, uuid4_text
 from mocks.state.protocol import Record, Store
 from mocks.types import MockError
 
-_IMMUTABLE = (str, int, float, type(None))  # defaults of these need no copy (deepcopy costs ~1 us each per create)
+_IMMUTABLE = (str, int, float, type(None))
+
+
+def _fresh(default: Any) -> Any:
+    """A default's value for one new record, never shared with another record: deepcopy costs ~1 us
+    each per create, so immutable values are shared and an empty object or list is made anew."""
+    if isinstance(default, _IMMUTABLE):
+        return default
+    if not default and type(default) in (dict, list):
+        return type(default)()
+    return copy.deepcopy(default)
 
 
 class UnknownResource(ValueError):
@@ -88,8 +97,8 @@ class ResourceType:
                 candidate = store.next_sequence(self.name, 1000)
             return candidate
         if fmt.startswith("prefix:"):
-            return fmt[len("prefix:"):] + secrets.token_hex(12)
-        return str(uuid.uuid4())
+            return fmt[len("prefix:"):] + random_hex(12)
+        return uuid4_text()
 
     def stamp(self, data: dict[str, Any], now: float, *, created: bool) -> None:
         data.update(self.stamps(now, created=created))
@@ -108,7 +117,8 @@ class ResourceType:
     def new_record(self, data: dict[str, Any], scope: str | None, group: Any, store: Store, now: float) -> Record:
         data = {key: value for key, value in data.items() if value is not None or key not in self.defaults}
         for key, value in self.defaults.items():
-            data.setdefault(key, value if isinstance(value, _IMMUTABLE) else copy.deepcopy(value))
+            if key not in data:
+                data[key] = _fresh(value)
         if self.lifecycle and self.lifecycle.initial is not None:
             data.setdefault(self.lifecycle.field, self.lifecycle.initial)
         data[self.id_field] = self.mint(self.id_format, store)

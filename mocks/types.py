@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
+
+from mocks.ids import uuid4_text
 
 Json = Any
 Headers = list[tuple[str, str]]
@@ -86,7 +87,7 @@ class Event:
     scope: str | None
     principal: str | None
     timestamp: float
-    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    id: str = field(default_factory=uuid4_text)
 
     def describe(self) -> dict[str, Any]:
         return {"id": self.id, "type": self.type, "resource": self.resource, "scope": self.scope,

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import uuid
 from typing import TYPE_CHECKING, Any
 
 from mocks.deliveries import Delivery, RetryPolicy, StoredDeliveries
 from mocks.delivery_worker import LEASE, DeliveryWorker
+from mocks.ids import uuid4_text
 from mocks.media import dump_json
 from mocks.state import Dropped
 from mocks.templates import compile_template
@@ -96,7 +96,7 @@ class WebhookDispatcher:
 
     def enqueue(self, url: str, body: bytes, headers: dict[str, str], **about: Any) -> Delivery:
         now = self.runtime.clock.now()
-        delivery = Delivery(str(uuid.uuid4()), url, body, headers, now, now, **about)
+        delivery = Delivery(uuid4_text(), url, body, headers, now, now, **about)
         self.deliveries.add(delivery)
         self.worker.schedule(delivery)
         return delivery

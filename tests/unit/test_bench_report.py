@@ -73,14 +73,16 @@ def test_without_the_fixed_answer_server_no_split_is_printed(capsys):
 
 
 def test_the_in_process_benchmark_prints_each_case_with_its_answer_alone_in_microseconds():
-    """`python -m benchmarks.run`, tiny, as `make bench` runs it: both routes answered (a failure raises), and the
-    direct lane's figure printed both as req/s and as the microseconds per request it stands for."""
+    """`python -m benchmarks.run`, tiny, as `make bench` runs it: both routes answered (a failure raises), the
+    direct lane's figure printed both as req/s and as the microseconds per request it stands for, and beside it
+    the same answer's microseconds with the caches evicted before each."""
     done = subprocess.run([sys.executable, "-m", "benchmarks.run", "--requests", "50", "--rounds", "1"],
                           cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
-    rows = {m[1]: m for m in re.finditer(r"^(GET|POST)\s+([\d,]+)\s+([\d,]+)\s+([\d.]+)\s+([\d,]+)\s+([\d.]+)$",
-                                         done.stdout, re.MULTILINE)}
+    rows = {m[1]: m for m in re.finditer(
+        r"^(GET|POST)\s+([\d,]+)\s+([\d,]+)\s+([\d.]+)\s+([\d,]+)\s+([\d.]+)\s+([\d.]+)$", done.stdout, re.MULTILINE)}
     assert set(rows) == {"GET", "POST"}, done.stdout
     for row in rows.values():
         answer_rps, micros = float(row[5].replace(",", "")), float(row[6])
         assert answer_rps > 0 and abs(micros - 1e6 / answer_rps) <= 0.05 + micros * 0.01, row[0]
+        assert float(row[7]) > 0, row[0]

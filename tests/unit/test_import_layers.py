@@ -21,7 +21,8 @@ LIMIT = 400
 # themselves without touching this table).
 LAYERS: list[tuple[str, set[str]]] = [
     ("vocabulary", {"types", "templates", "routing", "clock", "media", "jsonwrite", "urls", "yamlfile",
-                    "outbound", "outbound_transport", "connection_limits", "eventloop", "heap", "joined_writes"}),
+                    "outbound", "outbound_transport", "connection_limits", "eventloop", "heap", "joined_writes",
+                    "ids"}),
     ("contract", {"contract", "catalog", "fixtures", "errors", "validation", "rendering", "examples",
                   "conformance", "faults", "credentials"}),
     ("state", {"state.*"}),
