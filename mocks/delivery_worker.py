@@ -23,12 +23,12 @@ import asyncio
 import contextlib
 import itertools
 import logging
-import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from mocks.deliveries import Delivery, RetryPolicy
+from mocks.ids import random_hex
 from mocks.state import store_down
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ class DeliveryWorker:
         self.clock = clock
         self.retry = retry
         self.lease = lease
-        self.name = f"worker-{uuid.uuid4().hex[:12]}"  # whose leases these are
+        self.name = f"worker-{random_hex(6)}"  # whose leases these are
         self._looks = itertools.count()  # each look leases under its own holder name
         self._client = client
         self._http: httpx.AsyncClient | None = None  # made at the first attempt: a sandbox that never delivers never imports httpx

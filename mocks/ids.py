@@ -1,4 +1,6 @@
-"""Random ids: every id the sandbox mints at random (records, events, deliveries) comes from here.
+"""Random ids: every id the sandbox mints at random (records, events, webhook deliveries, delivery
+workers, the pytest plugin's namespaces) comes from here. Tokens it hands clients as credentials
+come from `secrets`, and the verifier's ids from its seeded generator, so a run can be replayed.
 
 `uuid.uuid4()` asks the kernel for 16 bytes on every call. On a created record that system call
 was the largest single cost of the POST path (~4 % of a request's time over HTTP). The same

@@ -15,7 +15,6 @@ that Redis, each in a namespace of its own (`pytest-<uuid>`) that is deleted whe
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +25,7 @@ import pytest
 from mocks.app import MockApp
 from mocks.control import Admin, auth_headers, conformance_hook
 from mocks.engine import Api
+from mocks.ids import random_hex
 from mocks.inprocess import in_process_client
 from mocks.registry import API_NAMES, load_api
 from mocks.state import DEFAULT_NAMESPACE, StoreUnavailable, check_store, drop_namespace, store_url
@@ -67,7 +67,7 @@ class Namespaces:
     def new(self) -> str:
         if self.store == "memory":
             return DEFAULT_NAMESPACE
-        self.taken.append(f"pytest-{uuid.uuid4().hex}")
+        self.taken.append(f"pytest-{random_hex(16)}")
         return self.taken[-1]
 
     def drop(self) -> None:
