@@ -18,6 +18,11 @@ from mocks.state.ordered import OrderedIndex, Slice
 from mocks.state.protocol import Hit, Outcome, Record
 
 _EPSILON = 1e-6  # seconds: below the clock's meaningful resolution, above float noise
+# A table whose keys come from client input (rate-limit keys from path or header values, idempotency
+# keys) is swept once it has doubled since its last sweep, and never below this many keys: each sweep
+# walks the table once, so a key costs O(1) sweeping over its life, and the table holds at most twice
+# what is live.
+_SWEEP_FLOOR = 1024
 
 
 class MemoryStore(MemorySteering):
@@ -41,6 +46,10 @@ class MemoryStore(MemorySteering):
             self._logs: dict[str, deque[float]] = {}
             self._windows: dict[str, tuple[float, int]] = {}
             self._in_flight: dict[str, int] = {}
+            # rate-limit key -> the mock time after which its window holds no admission (at the latest)
+            self._rate_ends: dict[str, float] = {}
+            self._sweep_rates_above = _SWEEP_FLOOR
+            self._sweep_values_above: dict[str, int] = {}  # per space
             self._seeded = False
 
     def claim_seeding(self) -> bool:
@@ -144,6 +153,10 @@ class MemoryStore(MemorySteering):
             if current is not None and (current[1] is None or current[1] > now):
                 return current[0]
             bucket[key] = (value, expires_at)
+            if len(bucket) > self._sweep_values_above.get(space, _SWEEP_FLOOR):
+                for stale in [k for k, (_, ends) in bucket.items() if ends is not None and ends <= now]:
+                    del bucket[stale]
+                self._sweep_values_above[space] = max(_SWEEP_FLOOR, 2 * len(bucket))
             return None
 
     def read(self, space: str, key: str, now: float) -> Any:
@@ -175,6 +188,8 @@ class MemoryStore(MemorySteering):
     def admit(self, hits: list[Hit]) -> tuple[bool, list[Outcome]]:
         """Count one request against every budget, or against none if any budget is spent."""
         with self._lock:
+            if len(self._logs) + len(self._windows) > self._sweep_rates_above:
+                self._sweep_rates(hits[0].now)
             if len(hits) == 1:  # one policy, as most operations have: counted in one pass
                 outcome = self._count(hits[0], take=True)
                 return outcome.admitted, [outcome]
@@ -182,6 +197,17 @@ class MemoryStore(MemorySteering):
             if not all(o.admitted for o in outcomes):
                 return False, outcomes
             return True, [self._count(hit, take=True) for hit in hits]
+
+    def _sweep_rates(self, now: float) -> None:
+        """Forget the windows that hold no admission any more: a key comes back empty, as it was."""
+        ends = self._rate_ends
+        for key in [k for k, log in self._logs.items() if not log or ends.get(k, now + 1) <= now]:
+            del self._logs[key]
+            ends.pop(key, None)
+        for key in [k for k in self._windows if ends.get(k, now + 1) <= now]:
+            del self._windows[key]
+            ends.pop(key, None)
+        self._sweep_rates_above = max(_SWEEP_FLOOR, 2 * (len(self._logs) + len(self._windows)))
 
     def _count(self, hit: Hit, *, take: bool) -> Outcome:
         """The budget as `hit` finds it; with `take`, and room left, the request counted in it too."""
@@ -198,6 +224,7 @@ class MemoryStore(MemorySteering):
             if take and used < hit.limit:
                 used += 1
                 self._windows[hit.key] = (start, used)
+                self._rate_ends[hit.key] = start + hit.window
                 return Outcome(True, used, start + hit.window)
             return Outcome(used < hit.limit, used, start + hit.window)
         log = self._logs.get(hit.key)
@@ -209,12 +236,17 @@ class MemoryStore(MemorySteering):
         used = len(log)
         if take and used < hit.limit:
             log.append(hit.now)
+            self._rate_ends[hit.key] = hit.now + hit.window
             return Outcome(True, used + 1, log[0] + hit.window)
         return Outcome(used < hit.limit, used, (log[0] if log else hit.now) + hit.window)
 
     def release(self, key: str) -> None:
         with self._lock:
-            self._in_flight[key] = max(0, self._in_flight.get(key, 0) - 1)
+            held = self._in_flight.get(key, 0) - 1
+            if held > 0:
+                self._in_flight[key] = held
+            else:  # an idle key is not kept: its budget is full again
+                self._in_flight.pop(key, None)
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
@@ -244,3 +276,4 @@ class MemoryStore(MemorySteering):
         with self._lock:
             self._logs = {key: deque(times) for key, times in usage.get("sliding", {}).items()}
             self._windows = {key: (float(start), int(used)) for key, (start, used) in usage.get("fixed", {}).items()}
+            self._rate_ends = {}  # a restored window is kept until its key is counted again

@@ -38,6 +38,9 @@ from mocks.state.redis_steering import KEPT_BY_RESET, RedisSteering
 __all__ = ["RedisStore", "connect", "escape"]
 
 _EPSILON = 1e-6  # as MemoryStore: an admission exactly one window old has left
+# expired rate windows (idempotency keys) each admission (new key) forgets: more than one, so that
+# forgetting outpaces the keys clients make
+SWEEP_EACH = 4
 
 
 class RedisStore(RedisSteering):
@@ -212,8 +215,9 @@ class RedisStore(RedisSteering):
     # keyed values ----------------------------------------------------------------------------
     def put_if_absent(self, space: str, key: str, value: Any, expires_at: float | None, now: float) -> Any:
         """Store `value` unless a live value is there; return the live value (None if stored)."""
-        found = self._put_if_absent(keys=[self._key("val", space)],
-                                    args=[key, json.dumps([value, expires_at]), float_text(now)])
+        found = self._put_if_absent(keys=[self._key("val", space), self._key("val-ends", space)],
+                                    args=[key, json.dumps([value, expires_at]), float_text(now),
+                                          "" if expires_at is None else float_text(expires_at), SWEEP_EACH])
         return None if found is None else json.loads(found)[0]
 
     def read(self, space: str, key: str, now: float) -> Any:
@@ -241,16 +245,18 @@ class RedisStore(RedisSteering):
 
     def admit(self, hits: list[Hit]) -> tuple[bool, list[Outcome]]:
         """Count one request against every budget, or against none if any budget is spent: one script."""
-        args: list[Any] = [int(self.concurrency_lease * 1000)]
+        args: list[Any] = [int(self.concurrency_lease * 1000), SWEEP_EACH]
         for hit in hits:
             if hit.algorithm == "fixed":
-                marker = float_text(hit.now - (hit.now % hit.window))
+                start = hit.now - (hit.now % hit.window)
+                marker, ends = float_text(start), float_text(start + hit.window)
             elif hit.algorithm == "concurrency":
-                marker = ""
+                marker = ends = ""
             else:
-                marker = float_text(hit.now - hit.window + _EPSILON)
-            args += [hit.algorithm, hit.limit, marker, float_text(hit.now)]
-        found = self._admit(keys=[self._key("lim", "ids"), *(self._limit_key(hit) for hit in hits)], args=args)
+                marker, ends = float_text(hit.now - hit.window + _EPSILON), float_text(hit.now + hit.window)
+            args += [hit.algorithm, hit.limit, marker, float_text(hit.now), ends]
+        found = self._admit(keys=[self._key("lim", "ids"), self._key("lim", "ends"),
+                                  *(self._limit_key(hit) for hit in hits)], args=args)
         admitted, outcomes = bool(found[0]), []
         for n, hit in enumerate(hits):
             used, base = int(found[1 + 2 * n]), found[2 + 2 * n]

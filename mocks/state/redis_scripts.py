@@ -98,14 +98,29 @@ if not key then return nil end
 return redis.call('HGET', KEYS[2], key)
 """
 
-# KEYS: val; ARGV: key, entry JSON ([value, expires_at]), now. Returns the live entry, or nil once stored.
+# KEYS: val, ends; ARGV: key, entry JSON ([value, expires_at]), now, expires_at ('' for never), sweep.
+# Returns the live entry, or nil once stored. `ends` scores each stored key by its expiry: each new key
+# forgets up to `sweep` keys that have expired (keys come from clients: idempotency keys); one whose
+# value was since given a later expiry (or none) is scored again instead.
 PUT_IF_ABSENT = """
+local now = tonumber(ARGV[3])
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 if current then
   local expires = cjson.decode(current)[2]
-  if expires == cjson.null or expires > tonumber(ARGV[3]) then return current end
+  if expires == cjson.null or expires > now then return current end
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if ARGV[4] ~= '' then redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1]) end
+for _, key in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, tonumber(ARGV[5]))) do
+  local entry = redis.call('HGET', KEYS[1], key)
+  local expires = entry and cjson.decode(entry)[2]
+  if expires and expires ~= cjson.null and expires > now then
+    redis.call('ZADD', KEYS[2], expires, key)
+  else
+    if expires and expires ~= cjson.null then redis.call('HDEL', KEYS[1], key) end
+    redis.call('ZREM', KEYS[2], key)
+  end
+end
 return nil
 """
 
@@ -126,16 +141,21 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 return 1
 """
 
-# Admission, all or nothing. KEYS: ids, then one key per hit.
-# ARGV: lease ms, then per hit: algorithm, limit, a (sliding: expiry threshold; fixed: window start), now
+# Admission, all or nothing. KEYS: ids, ends, then one key per hit.
+# ARGV: lease ms, sweep (how many expired windows to forget), then per hit: algorithm, limit,
+# a (sliding: expiry threshold; fixed: window start), now, ends (the mock time after which the window,
+# once counted in, holds no admission; '' for concurrency).
+# `ends` scores every windowed key by that time: each admission forgets up to `sweep` keys whose windows
+# have passed, so keys that come from client input (a path or header value) do not stay for ever. A
+# concurrency key expires with its newest lease (real time, as leases are).
 # Returns {admitted, per hit: used, base (sliding: oldest admission; concurrency: the lease id)}.
 ADMIT = ALLOW_OOM + """
 local t = redis.call('TIME')
 local real_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local n = (#ARGV - 1) / 4
+local n = (#ARGV - 2) / 5
 local used, oldest, admitted = {}, {}, 1
 for i = 1, n do
-  local key, algorithm, limit, a = KEYS[i + 1], ARGV[4*i - 2], tonumber(ARGV[4*i - 1]), ARGV[4*i]
+  local key, algorithm, limit, a = KEYS[i + 2], ARGV[5*i - 2], tonumber(ARGV[5*i - 1]), ARGV[5*i]
   if algorithm == 'concurrency' then
     redis.call('ZREMRANGEBYSCORE', key, '-inf', real_ms)
     used[i] = redis.call('ZCARD', key)
@@ -150,27 +170,37 @@ for i = 1, n do
 end
 if admitted == 1 then
   for i = 1, n do
-    local key, algorithm, a, now = KEYS[i + 1], ARGV[4*i - 2], ARGV[4*i], ARGV[4*i + 1]
+    local key, algorithm, a, now = KEYS[i + 2], ARGV[5*i - 2], ARGV[5*i], ARGV[5*i + 1]
     if algorithm == 'concurrency' then
       local lease = tostring(redis.call('INCR', KEYS[1]))
       redis.call('ZADD', key, real_ms + tonumber(ARGV[1]), lease)
+      redis.call('PEXPIRE', key, tonumber(ARGV[1]))
       oldest[i] = lease
     elseif algorithm == 'fixed' then
       redis.call('HSET', key, 'start', a, 'used', used[i] + 1)
+      redis.call('ZADD', KEYS[2], ARGV[5*i + 2], key)
     else
       redis.call('ZADD', key, now, now .. '#' .. redis.call('INCR', KEYS[1]))
+      redis.call('ZADD', KEYS[2], ARGV[5*i + 2], key)
     end
     used[i] = used[i] + 1
   end
 end
 local out = {admitted}
 for i = 1, n do
-  if ARGV[4*i - 2] == 'sliding' then
-    local first = redis.call('ZRANGE', KEYS[i + 1], 0, 0, 'WITHSCORES')
+  if ARGV[5*i - 2] == 'sliding' then
+    local first = redis.call('ZRANGE', KEYS[i + 2], 0, 0, 'WITHSCORES')
     oldest[i] = first[2] or ''
   end
   out[#out + 1] = used[i]
   out[#out + 1] = oldest[i] or ''
+end
+if n > 0 then  -- ARGV[6]: the first hit's now, the mock clock's reading
+  local passed = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[6], 'LIMIT', 0, tonumber(ARGV[2]))
+  for _, key in ipairs(passed) do
+    redis.call('UNLINK', key)
+    redis.call('ZREM', KEYS[2], key)
+  end
 end
 return out
 """

@@ -15,7 +15,7 @@ from mocks.deliveries import Delivery
 from mocks.state import Slice
 from mocks.state.changes import Change, Guard, LimitSetting, draw
 from mocks.state.memory import MemoryStore
-from mocks.state.protocol import SandboxState, Store
+from mocks.state.protocol import Hit, SandboxState, Store
 from mocks.types import Event
 
 
@@ -185,6 +185,50 @@ class Entry:
 
     def describe(self) -> dict:
         return {"seq": self.seq, "operation": self.operation, "status": self.status, "principal": self.principal}
+
+
+KEYED_BY_CLIENTS = 2100  # enough keys for either store to forget its older ones (memory: 1,024 and doubling)
+
+
+def test_rate_windows_that_have_passed_are_forgotten_and_live_ones_still_count(store):
+    """Rate-limit keys come from client input (a path or header value): a key whose window has passed
+    is forgotten once enough others arrive, and forgetting never changes an admission."""
+    store.admit([Hit("held", "sliding", 1, 10.0, 15.0)])  # its window runs to 25
+    store.admit([Hit("held-fixed", "fixed", 1, 10.0, 15.0)])  # window [10, 20)
+    for n in range(KEYED_BY_CLIENTS):
+        store.admit([Hit(f"old-{n}", "sliding" if n % 2 else "fixed", 5, 10.0, 0.0)])
+    for n in range(KEYED_BY_CLIENTS):
+        store.admit([Hit(f"new-{n}", "sliding" if n % 2 else "fixed", 5, 10.0, 20.0)])
+    usage = store.rate_usage()
+    kept = {*usage["sliding"], *usage["fixed"]}
+    assert not {k for k in kept if k.startswith("old-")}
+    assert len({k for k in kept if k.startswith("new-")}) == KEYED_BY_CLIENTS
+    assert "held" in kept  # still inside its window: counted, and it still refuses a second request
+    admitted, (outcome,) = store.admit([Hit("held", "sliding", 1, 10.0, 20.0)])
+    assert not admitted and outcome.used == 1
+    admitted, _ = store.admit([Hit("held-fixed", "fixed", 1, 10.0, 20.0)])
+    assert admitted  # a new fixed window began at 20: the old one was rightly gone
+
+
+def test_a_released_concurrency_key_is_not_kept(store):
+    admitted, _ = store.admit([Hit("slot", "concurrency", 2, 0.0, 0.0)])
+    assert admitted and store.rate_usage()["in_flight"] == {"slot": 1}
+    store.release("slot")
+    assert store.rate_usage()["in_flight"] == {}
+
+
+def test_expired_idempotency_keys_are_forgotten_once_enough_others_arrive(store):
+    for n in range(KEYED_BY_CLIENTS):
+        assert store.put_if_absent("idempotency", f"old-{n}", {"n": n}, expires_at=10.0, now=0.0) is None
+    store.put_if_absent("idempotency", "forever", {"kept": True}, expires_at=None, now=0.0)
+    store.put_if_absent("idempotency", "extended", {"n": -1}, expires_at=10.0, now=0.0)
+    assert store.complete("idempotency", "extended", {"n": -1}, {"n": -2}, 1000.0)  # now lives to 1000
+    for n in range(KEYED_BY_CLIENTS):
+        store.put_if_absent("idempotency", f"new-{n}", {"n": n}, expires_at=100.0, now=20.0)
+    kept = {key for key, _, _ in store.values("idempotency")}
+    assert not {k for k in kept if k.startswith("old-")}
+    assert {"forever", "extended"} <= kept and len(kept) == KEYED_BY_CLIENTS + 2
+    assert store.read("idempotency", "extended", 20.0) == {"n": -2}
 
 
 def test_the_journal_is_bounded_numbered_and_filtered(store):
