@@ -33,16 +33,34 @@ class _Scheme:
                     return value
             return None
         authorization = request.headers.get("authorization") or ""
+        if self.kind == "basic":
+            return _basic_credentials(authorization)
         prefix, _, value = authorization.partition(" ")
-        if self.kind == "bearer":
-            return (value.strip() or None) if prefix.lower() == "bearer" else None
-        if prefix.lower() != "basic" or not value:
-            return None
+        return (value.strip() or None) if prefix.lower() == "bearer" else None
+
+
+_BASIC_SEEN: dict[str, str | None] = {}  # Authorization value -> what it carries: clients repeat theirs
+_BASIC_SEEN_MAX = 256  # values from clients: forgotten all at once when full, so never more than this
+
+
+def _basic_credentials(authorization: str) -> str | None:
+    """`key:secret` of an HTTP Basic Authorization value; None when it is not one."""
+    try:
+        return _BASIC_SEEN[authorization]
+    except KeyError:
+        pass
+    prefix, _, value = authorization.partition(" ")
+    decoded = None
+    if prefix.lower() == "basic" and value:
         try:
             # ValueError also covers non-ASCII text, which b64decode refuses before decoding
-            return base64.b64decode(value.strip(), validate=True).decode("utf-8")
+            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
         except ValueError:
-            return None
+            pass
+    if len(_BASIC_SEEN) >= _BASIC_SEEN_MAX:
+        _BASIC_SEEN.clear()
+    _BASIC_SEEN[authorization] = decoded
+    return decoded
 
 
 def credential_key(values: dict[str, Any]) -> str:

@@ -57,7 +57,7 @@ class FaultBook:
         """The fault that strikes this request, if any. `faults`: the list the request read with the clock
         (`Store.glance`); else read now."""
         faults = self.store.faults() if faults is None else faults
-        if not faults:
+        if not faults.items:  # the tuple itself: no __bool__ call per request
             return None
         candidates = [f.id for f in self._sync(faults) if f.matches(operation_id, request, principal)]
         struck = self.store.strike(candidates) if candidates else None

@@ -129,7 +129,7 @@ class Limiter:
         `current`: the settings the request read with the clock (`Store.glance`); else read now."""
         if not policies:
             return [], []
-        current = current or self.store.limit_settings()
+        current = current if current is not None else self.store.limit_settings()
         settings = current.settings
         if current.some_disabled:
             policies = [p for p in policies if settings[p.name].enabled]
@@ -139,14 +139,17 @@ class Limiter:
                 for p in policies]
         admitted, outcomes = self.store.admit(hits)
         headers: Headers = []
+        releases: list[str] = []
         for policy, hit, outcome in zip(policies, hits, outcomes):
             headers += _headers(policy, hit.limit, outcome, now)
+            if hit.algorithm == "concurrency":
+                releases.append(hit.key)
         if not admitted:
             policy, outcome = next((p, o) for p, o in zip(policies, outcomes) if not o.admitted)
             if policy.retry_after:
                 headers.append(("Retry-After", str(_seconds_until(outcome.reset_at, now))))
             raise MockError(policy.error, headers=headers)
-        return headers, [h.key for h in hits if h.algorithm == "concurrency"]
+        return headers, releases
 
     def release(self, keys: list[str]) -> None:
         for key in keys:

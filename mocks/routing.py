@@ -69,7 +69,7 @@ def _straight(node: _Node[T], segments: list[str], params: dict[str, str]) -> _N
     """The first way `_walk` tries (the literal segment wherever there is one, else the template),
     without recursion: most paths match on it, so most requests never backtrack. None: a dead end."""
     for raw in segments:
-        segment = unquote(raw)
+        segment = unquote(raw) if "%" in raw else raw  # most segments have no escape: no call
         found = node.literals.get(segment)
         if found is None:
             if node.param is None or not segment:

@@ -53,19 +53,22 @@ class Versioning:
     """`x-mock-versions`: the version a request asks for (or the caller's default), echoed in a header."""
 
     def __init__(self, contract: Contract) -> None:
-        self.spec = contract.extension("versions")
-        self._default = compile_template(self.spec.get("default")) if self.spec and self.spec.get("default") else None
+        self.spec = spec = contract.extension("versions")
+        self._default = compile_template(spec.get("default")) if spec and spec.get("default") else None
+        if spec:  # read once: every request of a versioned API asks
+            self._header, self._lowered = spec["header"], spec["header"].lower()
+            self._known, self._current = frozenset(spec.get("known", ())), spec.get("current")
 
     def header(self, request: MockRequest, principal: Principal | None) -> tuple[str, str] | None:
         if not self.spec:
             return None
-        header = self.spec["header"]
-        version = request.header(header)
+        header = self._header
+        version = request.headers.get(self._lowered)
         if version is None:
             # templates only read the context, so the principal's attributes need no copy
             version = self._default({"principal": principal.attributes if principal else {}}) if self._default else None
-            version = version or self.spec.get("current")
-        elif version not in self.spec.get("known", ()):
+            version = version or self._current
+        elif version not in self._known:
             raise MockError(self.spec.get("unknown", "invalid_request"),
                             f"unknown API version '{version}'; known: {', '.join(self.spec['known'])}",
                             field=header)

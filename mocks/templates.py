@@ -53,6 +53,9 @@ def _compile_string(text: str) -> Render:
     whole = _PLACEHOLDER.fullmatch(text)
     if whole:
         parts = whole.group(1).split(".")  # split once, at compile time
+        if len(parts) == 1:  # `{scope}`: one look-up in the context, which is a dict (most often)
+            name = parts[0]
+            return lambda ctx: ctx.get(name) if type(ctx) is dict else _follow(ctx, parts)
         return lambda ctx: _follow(ctx, parts)
     if "{" not in text and "}" not in text:
         return lambda ctx: text

@@ -88,8 +88,8 @@ class RequestValidator:
             except ValueError as exc:
                 problems.append(Diagnostic(param.name, f"{param.location} parameter '{param.name}': {exc}"))
                 continue
-            error = _first_error(param.validator, value)
-            if error:
+            if not param.validator.is_valid(value):  # the one call a valid value costs
+                error = _first_error(param.validator, value)
                 problems.append(Diagnostic(param.name, f"{param.location} parameter '{param.name}': {error}"))
                 continue
             values[param.location][param.name] = value

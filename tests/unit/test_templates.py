@@ -98,3 +98,14 @@ def test_lookup_reads_attributes_of_objects():
 
     assert lookup({"principal": Principal()}, "principal.id") == "p1"
     assert lookup({"principal": Principal()}, "principal.nope") is None
+
+
+class _Attributes:
+    scope = "acct_1"
+
+
+@pytest.mark.parametrize("context", [{"scope": "acct_1", "other": 1}, {"other": 1}, {"scope": None},
+                                     _Attributes(), ["acct_1"]])
+def test_a_one_name_placeholder_reads_as_a_dotted_one_does_whatever_the_context(context):
+    """`{scope}` is read straight off a dict context; any other context is followed as `{a.b}` is."""
+    assert compile_template("{scope}")(context) == lookup(context, "scope")
