@@ -230,7 +230,8 @@ def _issue_credential(runtime: Runtime, operation: Operation, spec: dict[str, An
         exchange.forget_context()
         token = secrets.token_urlsafe(32)
         context = exchange.context(token=token, ttl=ttl)
-        runtime.auth.issue(issue(context), match.principal, None if ttl is None else exchange.now + float(ttl))
+        runtime.auth.issue(issue(context), match.principal, None if ttl is None else exchange.now + float(ttl),
+                           exchange.now)
         return Result(status, respond(context))
 
     return issue_credential

@@ -116,8 +116,8 @@ class Authenticator:
         issued = self.store.read(ISSUED, key, now)
         return self.principals.get(issued) if issued is not None else None
 
-    def issue(self, values: dict[str, Any], principal: Principal, expires_at: float | None) -> None:
-        self.store.write(ISSUED, credential_key(values), principal.id, expires_at)
+    def issue(self, values: dict[str, Any], principal: Principal, expires_at: float | None, now: float) -> None:
+        self.store.write(ISSUED, credential_key(values), principal.id, expires_at, now)
 
     def revoke(self, values: dict[str, Any]) -> None:
         self.store.remove(ISSUED, credential_key(values))

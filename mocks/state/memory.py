@@ -153,11 +153,15 @@ class MemoryStore(MemorySteering):
             if current is not None and (current[1] is None or current[1] > now):
                 return current[0]
             bucket[key] = (value, expires_at)
-            if len(bucket) > self._sweep_values_above.get(space, _SWEEP_FLOOR):
-                for stale in [k for k, (_, ends) in bucket.items() if ends is not None and ends <= now]:
-                    del bucket[stale]
-                self._sweep_values_above[space] = max(_SWEEP_FLOOR, 2 * len(bucket))
+            self._sweep_values(space, bucket, now)
             return None
+
+    def _sweep_values(self, space: str, bucket: dict[str, tuple[Any, float | None]], now: float) -> None:
+        """Forget a space's expired values once it has doubled since its last sweep."""
+        if len(bucket) > self._sweep_values_above.get(space, _SWEEP_FLOOR):
+            for stale in [k for k, (_, ends) in bucket.items() if ends is not None and ends <= now]:
+                del bucket[stale]
+            self._sweep_values_above[space] = max(_SWEEP_FLOOR, 2 * len(bucket))
 
     def read(self, space: str, key: str, now: float) -> Any:
         current = self._values.get(space, {}).get(key)
@@ -176,9 +180,12 @@ class MemoryStore(MemorySteering):
             self._values[space][key] = (value, expires_at)
             return True
 
-    def write(self, space: str, key: str, value: Any, expires_at: float | None) -> None:
+    def write(self, space: str, key: str, value: Any, expires_at: float | None, now: float | None = None) -> None:
         with self._lock:
-            self._values.setdefault(space, {})[key] = (value, expires_at)
+            bucket = self._values.setdefault(space, {})
+            bucket[key] = (value, expires_at)
+            if now is not None:
+                self._sweep_values(space, bucket, now)
 
     def remove(self, space: str, key: str) -> None:
         with self._lock:

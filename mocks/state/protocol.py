@@ -96,7 +96,9 @@ class Store(Protocol):
                  expires_at: float | None) -> bool:
         """Compare-and-set: replace the value only if it still holds every field of `expect`."""
 
-    def write(self, space: str, key: str, value: Any, expires_at: float | None) -> None: ...
+    def write(self, space: str, key: str, value: Any, expires_at: float | None, now: float | None = None) -> None:
+        """Store `value`; with `now` (a key a client made, such as an issued token), expired keys of the
+        space may be forgotten too."""
     def remove(self, space: str, key: str) -> None: ...
 
     # rate limiting

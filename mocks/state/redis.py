@@ -55,6 +55,7 @@ class RedisStore(RedisSteering):
         register = self.client.register_script
         self._insert, self._place, self._delete = register(lua.INSERT), register(lua.PLACE), register(lua.DELETE)
         self._find, self._put_if_absent = register(lua.FIND), register(lua.PUT_IF_ABSENT)
+        self._write_expiring = register(lua.WRITE_EXPIRING)
         self._admit, self._put_first = register(lua.ADMIT), register(lua.PUT_FIRST)
         self._complete = register(lua.COMPLETE)
         self._init_steering()
@@ -215,10 +216,17 @@ class RedisStore(RedisSteering):
     # keyed values ----------------------------------------------------------------------------
     def put_if_absent(self, space: str, key: str, value: Any, expires_at: float | None, now: float) -> Any:
         """Store `value` unless a live value is there; return the live value (None if stored)."""
-        found = self._put_if_absent(keys=[self._key("val", space), self._key("val-ends", space)],
-                                    args=[key, json.dumps([value, expires_at]), float_text(now),
-                                          "" if expires_at is None else float_text(expires_at), SWEEP_EACH])
+        found = self._put_if_absent(keys=self._expiring_keys(space),
+                                    args=self._expiring_args(key, value, expires_at, now))
         return None if found is None else json.loads(found)[0]
+
+    def _expiring_keys(self, space: str) -> list[str]:
+        return [self._key("val", space), self._key("val-ends", space)]
+
+    @staticmethod
+    def _expiring_args(key: str, value: Any, expires_at: float | None, now: float) -> list[Any]:
+        return [key, json.dumps([value, expires_at]), float_text(now),
+                "" if expires_at is None else float_text(expires_at), SWEEP_EACH]
 
     def read(self, space: str, key: str, now: float) -> Any:
         found = self.client.hget(self._key("val", space), key)
@@ -232,8 +240,11 @@ class RedisStore(RedisSteering):
         stored = json.dumps([value, expires_at])
         return bool(self._complete(keys=[self._key("val", space)], args=[key, json.dumps(dict(expect)), stored]))
 
-    def write(self, space: str, key: str, value: Any, expires_at: float | None) -> None:
-        self.client.hset(self._key("val", space), key, json.dumps([value, expires_at]))
+    def write(self, space: str, key: str, value: Any, expires_at: float | None, now: float | None = None) -> None:
+        if now is None:  # a value restored from a snapshot: stored as it was
+            self.client.hset(self._key("val", space), key, json.dumps([value, expires_at]))
+            return
+        self._write_expiring(keys=self._expiring_keys(space), args=self._expiring_args(key, value, expires_at, now))
 
     def remove(self, space: str, key: str) -> None:
         self.client.hdel(self._key("val", space), key)

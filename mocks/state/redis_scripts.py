@@ -98,30 +98,43 @@ if not key then return nil end
 return redis.call('HGET', KEYS[2], key)
 """
 
+# Keyed values whose keys come from clients (idempotency keys, issued tokens) expire on the mock clock.
+# KEYS: val, ends. `ends` scores each stored key by its expiry; a write of such a key also forgets up to
+# `sweep` keys that have expired, and scores again one whose value was since given a later expiry (or none).
+_STORE_EXPIRING = """
+local function store_expiring(key, entry, now, expires_at, sweep)
+  redis.call('HSET', KEYS[1], key, entry)
+  if expires_at ~= '' then redis.call('ZADD', KEYS[2], expires_at, key) end
+  for _, passed in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, sweep)) do
+    local stored = redis.call('HGET', KEYS[1], passed)
+    local expires = stored and cjson.decode(stored)[2]
+    if expires and expires ~= cjson.null and expires > now then
+      redis.call('ZADD', KEYS[2], expires, passed)
+    else
+      if expires and expires ~= cjson.null then redis.call('HDEL', KEYS[1], passed) end
+      redis.call('ZREM', KEYS[2], passed)
+    end
+  end
+end
+"""
+
 # KEYS: val, ends; ARGV: key, entry JSON ([value, expires_at]), now, expires_at ('' for never), sweep.
-# Returns the live entry, or nil once stored. `ends` scores each stored key by its expiry: each new key
-# forgets up to `sweep` keys that have expired (keys come from clients: idempotency keys); one whose
-# value was since given a later expiry (or none) is scored again instead.
-PUT_IF_ABSENT = """
+# Returns the live entry, or nil once stored.
+PUT_IF_ABSENT = _STORE_EXPIRING + """
 local now = tonumber(ARGV[3])
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 if current then
   local expires = cjson.decode(current)[2]
   if expires == cjson.null or expires > now then return current end
 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-if ARGV[4] ~= '' then redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1]) end
-for _, key in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, tonumber(ARGV[5]))) do
-  local entry = redis.call('HGET', KEYS[1], key)
-  local expires = entry and cjson.decode(entry)[2]
-  if expires and expires ~= cjson.null and expires > now then
-    redis.call('ZADD', KEYS[2], expires, key)
-  else
-    if expires and expires ~= cjson.null then redis.call('HDEL', KEYS[1], key) end
-    redis.call('ZREM', KEYS[2], key)
-  end
-end
+store_expiring(ARGV[1], ARGV[2], now, ARGV[4], tonumber(ARGV[5]))
 return nil
+"""
+
+# KEYS: val, ends; ARGV: key, entry JSON ([value, expires_at]), now, expires_at ('' for never), sweep.
+WRITE_EXPIRING = _STORE_EXPIRING + """
+store_expiring(ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5]))
+return 1
 """
 
 # Compare-and-set of a keyed value. KEYS: val; ARGV: key, the expected fields (JSON object of strings,
