@@ -241,8 +241,13 @@ class RedisStore(RedisSteering):
         return bool(self._complete(keys=[self._key("val", space)], args=[key, json.dumps(dict(expect)), stored]))
 
     def write(self, space: str, key: str, value: Any, expires_at: float | None, now: float | None = None) -> None:
-        if now is None:  # a value restored from a snapshot: stored as it was
-            self.client.hset(self._key("val", space), key, json.dumps([value, expires_at]))
+        if now is None:  # a value restored from a snapshot: its expiry indexed, for later writes to sweep
+            values, ends = self._expiring_keys(space)
+            with self.client.pipeline(transaction=True) as pipe:
+                pipe.hset(values, key, json.dumps([value, expires_at]))
+                if expires_at is not None:
+                    pipe.zadd(ends, {key: expires_at})
+                pipe.execute()
             return
         self._write_expiring(keys=self._expiring_keys(space), args=self._expiring_args(key, value, expires_at, now))
 
