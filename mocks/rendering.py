@@ -114,7 +114,8 @@ class ResponseRenderer:
 
 def preferred(request: MockRequest) -> dict[str, Any] | None:
     """The response a Prism-style `Prefer: code=..., example=...` header asks for, or None."""
-    return parse_prefer(request.header("prefer"))
+    prefer = request.headers.get("prefer")
+    return parse_prefer(prefer) if prefer else None
 
 
 def chosen_response(errors: ErrorCatalog, renderer: ResponseRenderer, operation: Operation, contract: Contract,

@@ -64,10 +64,18 @@ class Dropped:
         """A `with` block whose store-down error is counted and logged instead of raised."""
         return _UnlessStoreDown(self, what)
 
+    def absorbs(self, exc: BaseException, what: str) -> bool:
+        """Whether `exc` says the store is down: then the write of `what` is dropped, counted and logged.
+        For an `except` block on a path every request takes (`try` costs nothing until it raises)."""
+        if not isinstance(exc, Exception) or not store_down(exc):
+            return False
+        self.count += 1
+        log.warning("%s dropped: the store is unavailable (%s)", what, exc)
+        return True
+
 
 class _UnlessStoreDown:
-    # a class, not @contextmanager: every request enters one (its journal entry), and a generator-based
-    # manager costs a generator and two frames more each time
+    # a class, not @contextmanager: a generator-based manager costs a generator and two frames more
     __slots__ = ("dropped", "what")
 
     def __init__(self, dropped: Dropped, what: str) -> None:
@@ -77,11 +85,7 @@ class _UnlessStoreDown:
         return None
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> bool:
-        if exc is None or not isinstance(exc, Exception) or not store_down(exc):
-            return False
-        self.dropped.count += 1
-        log.warning("%s dropped: the store is unavailable (%s)", self.what, exc)
-        return True
+        return exc is not None and self.dropped.absorbs(exc, self.what)
 
 
 def store_url(kind: str) -> str:
