@@ -40,7 +40,10 @@ class _Scheme:
 
 
 _BASIC_SEEN: dict[str, str | None] = {}  # Authorization value -> what it carries: clients repeat theirs
-_BASIC_SEEN_MAX = 256  # values from clients: forgotten all at once when full, so never more than this
+# Values come from clients, so both their number and their length are bounded: forgotten all at once
+# when full; one longer than any real key:secret (a header may be 64 KiB) is decoded, not remembered.
+_BASIC_SEEN_MAX = 256
+_BASIC_SEEN_LONGEST = 1024
 
 
 def _basic_credentials(authorization: str) -> str | None:
@@ -57,9 +60,10 @@ def _basic_credentials(authorization: str) -> str | None:
             decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
         except ValueError:
             pass
-    if len(_BASIC_SEEN) >= _BASIC_SEEN_MAX:
-        _BASIC_SEEN.clear()
-    _BASIC_SEEN[authorization] = decoded
+    if len(authorization) <= _BASIC_SEEN_LONGEST:
+        if len(_BASIC_SEEN) >= _BASIC_SEEN_MAX:
+            _BASIC_SEEN.clear()
+        _BASIC_SEEN[authorization] = decoded
     return decoded
 
 

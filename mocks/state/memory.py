@@ -19,7 +19,7 @@ from mocks.state.protocol import Hit, Outcome, Record
 
 _EPSILON = 1e-6  # seconds: below the clock's meaningful resolution, above float noise
 # A table whose keys come from client input (rate-limit keys from path or header values, idempotency
-# keys) is swept once it has doubled since its last sweep, and never below this many keys: each sweep
+# keys, issued tokens) is swept once it has doubled since its last sweep, and never below this many keys: each sweep
 # walks the table once, so a key costs O(1) sweeping over its life, and the table holds at most twice
 # what is live.
 _SWEEP_FLOOR = 1024

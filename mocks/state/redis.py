@@ -38,8 +38,8 @@ from mocks.state.redis_steering import KEPT_BY_RESET, RedisSteering
 __all__ = ["RedisStore", "connect", "escape"]
 
 _EPSILON = 1e-6  # as MemoryStore: an admission exactly one window old has left
-# expired rate windows (idempotency keys) each admission (new key) forgets: more than one, so that
-# forgetting outpaces the keys clients make
+# expired rate windows, idempotency keys or tokens that each admission or new key forgets: more than
+# one, so that forgetting outpaces the keys clients make
 SWEEP_EACH = 4
 
 

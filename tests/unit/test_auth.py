@@ -6,7 +6,7 @@ import base64
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mocks.auth import _BASIC_SEEN, _BASIC_SEEN_MAX, _basic_credentials, credential_key
+from mocks.auth import _BASIC_SEEN, _BASIC_SEEN_LONGEST, _BASIC_SEEN_MAX, _basic_credentials, credential_key
 
 NAMES = st.text("ABCabc_", min_size=1, max_size=6)
 VALUES = st.text(st.characters(exclude_characters="\x1e\x1f"), max_size=10)
@@ -48,3 +48,11 @@ def test_the_basic_credentials_a_process_remembers_stay_bounded_however_many_val
         authorization = "Basic " + base64.b64encode(f"key-{n}:secret".encode()).decode()
         assert _basic_credentials(authorization) == f"key-{n}:secret"
         assert len(_BASIC_SEEN) <= _BASIC_SEEN_MAX
+
+
+def test_a_basic_value_longer_than_any_real_credential_is_decoded_but_not_remembered():
+    secret = "s" * (2 * _BASIC_SEEN_LONGEST)
+    authorization = "Basic " + base64.b64encode(f"key:{secret}".encode()).decode()
+    assert _basic_credentials(authorization) == f"key:{secret}"
+    assert authorization not in _BASIC_SEEN
+    assert sum(len(value) for value in _BASIC_SEEN) <= _BASIC_SEEN_MAX * _BASIC_SEEN_LONGEST
