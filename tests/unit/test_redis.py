@@ -261,3 +261,16 @@ def test_complete_replaces_a_value_only_while_it_holds_what_is_expected(stores):
     assert store.complete("idem", "k", {"state": "running", "fingerprint": "f1"}, {"state": "done"}, 200.0)
     assert store.read("idem", "k", now=150.0) == {"state": "done"}
     assert not store.complete("idem", "k", {"state": "running"}, {"state": "again"}, 200.0)
+
+
+def test_the_store_reads_replies_with_hiredis_where_it_is_installed(stores):
+    """Every round trip of the shared store pays the reply's parse: redis-py's own parser in Python
+    unless hiredis is there (`pip install '.[redis]'` brings it on CPython)."""
+    pytest.importorskip("hiredis")
+    store = stores(namespace())
+    store.get("customers", "c1")  # one round trip, so the pool holds a connection that has been used
+    connection = store.client.connection_pool.get_connection()
+    try:
+        assert type(connection._parser).__name__ == "_HiredisParser"
+    finally:
+        store.client.connection_pool.release(connection)
