@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mocks import media
 from mocks.media import (
@@ -13,6 +17,7 @@ from mocks.media import (
     dump_json,
     dump_xml,
     essence,
+    load_json,
     negotiate,
     parse_body,
     parse_xml,
@@ -92,6 +97,30 @@ def test_parse_deeply_nested_json_is_invalid_request():
     with pytest.raises(MockError) as info:
         parse_body(b"[" * 100_000, JSON, None)
     assert info.value.code == "invalid_request"
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(JSON_VALUES, st.booleans())
+def test_json_is_read_as_the_standard_library_reads_it(value, ascii_only):
+    # orjson reads most bodies; whichever reader answers, the value is the standard library's, to the type
+    # (1 is not 1.0, and an integer of any length keeps every digit)
+    raw = json.dumps(value, ensure_ascii=ascii_only).encode()
+    assert repr(load_json(raw)) == repr(json.loads(raw))
+
+
+@pytest.mark.parametrize("number", [123456789012345678901234567890, -9223372036854775809, 18446744073709551616])
+def test_integers_beyond_64_bits_keep_every_digit(number):
+    assert load_json(f'{{"n": {number}}}'.encode()) == {"n": number}
+
+
+def test_a_repeated_key_keeps_its_first_place_and_last_value():
+    assert list(load_json(b'{"a": 1, "b": 2, "a": 3}').items()) == [("a", 3), ("b", 2)]
 
 
 @pytest.mark.parametrize("raw", [b"NaN", b'{"amount": Infinity}', b"[1e999]"])
