@@ -120,8 +120,9 @@ def load_json(raw: bytes, *, max_bytes: int = MAX_BODY_BYTES, max_depth: int = M
 
     Raises ValueError saying what is wrong. Every string it returns encodes as UTF-8 (a lone
     surrogate escape such as "\\ud800" is refused), and every number is finite, so whatever is
-    accepted can be stored, listed and journaled. orjson reads what it reads as the standard library
-    does (6x faster on a typical body); what it refuses, and long digit runs, the standard library reads.
+    accepted can be stored, listed and journaled. orjson parses a typical body in a sixth of the standard
+    library's time and reads it to the same value; what it refuses, and long digit runs, the standard
+    library reads.
     """
     if len(raw) > max_bytes:
         raise ValueError(f"larger than {max_bytes} bytes")
