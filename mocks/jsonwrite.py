@@ -2,6 +2,7 @@
 library on a typical resource), the standard library for what orjson refuses or where it is missing.
 
 Both write compact UTF-8 JSON with the keys in insertion order, so clients see the same documents.
+The optional orjson is imported here once; `media.load_json` reads bodies with it too.
 """
 
 from __future__ import annotations

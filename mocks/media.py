@@ -12,13 +12,11 @@ from xml.etree.ElementTree import Element, SubElement, TreeBuilder, tostring
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser, ParseError
 
-from mocks.jsonwrite import dump_json  # noqa: F401 - re-exported: media.dump_json is the one encoder
+from mocks.jsonwrite import (
+    dump_json,  # noqa: F401 - re-exported: media.dump_json is the one encoder
+    orjson,  # None where it is missing: jsonwrite imports it for both directions
+)
 from mocks.types import MockError
-
-try:
-    import orjson
-except ImportError:  # pragma: no cover - orjson is a dependency wherever it builds
-    orjson = None
 
 MAX_BODY_BYTES = 1 << 20
 MAX_ADMIN_BODY_BYTES = 64 << 20  # a snapshot of a large sandbox is one admin body
@@ -113,6 +111,7 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 # exactly. Found by turning every digit into 0 and looking for nineteen of them (10x a regex's speed)
 _EVERY_DIGIT_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _NINETEEN_DIGITS = b"0" * 19
+_UNREAD = object()
 
 
 def load_json(raw: bytes, *, max_bytes: int = MAX_BODY_BYTES, max_depth: int = MAX_DEPTH) -> Any:
@@ -126,15 +125,23 @@ def load_json(raw: bytes, *, max_bytes: int = MAX_BODY_BYTES, max_depth: int = M
     """
     if len(raw) > max_bytes:
         raise ValueError(f"larger than {max_bytes} bytes")
+    value = _UNREAD
     if orjson is not None and _NINETEEN_DIGITS not in raw.translate(_EVERY_DIGIT_TO_ZERO):
         try:
             value = orjson.loads(raw)
         except orjson.JSONDecodeError:
             pass  # refused: the standard library's reading below says why, in the words clients already see
-        else:  # orjson refuses lone surrogates and numbers beyond a double itself; its depth cap is 1024
-            if raw.count(b"[") + raw.count(b"{") > max_depth:
-                _check_parsed(value, max_depth)
-            return value
+    by_orjson = value is not _UNREAD  # then no lone surrogate: orjson refuses one itself
+    if not by_orjson:
+        value = _standard_reading(raw, max_depth)
+    # orjson's depth cap is 1024 and the C scanner's the recursion limit: the walk holds both to max_depth,
+    # and finds a lone surrogate the standard library let through as an escape
+    if raw.count(b"[") + raw.count(b"{") > max_depth or (not by_orjson and _SURROGATE_ESCAPE.search(raw)):
+        _check_parsed(value, max_depth)
+    return value
+
+
+def _standard_reading(raw: bytes, max_depth: int) -> Any:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -142,13 +149,9 @@ def load_json(raw: bytes, *, max_bytes: int = MAX_BODY_BYTES, max_depth: int = M
     try:
         if text.startswith("\ufeff"):  # as json.loads refuses it
             raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
-        value = _DECODER.decode(text)
+        return _DECODER.decode(text)
     except RecursionError:  # the C scanner stops at the interpreter's recursion limit, in linear time
         raise ValueError(f"nested deeper than {max_depth} levels") from None
-    deep = raw.count(b"[") + raw.count(b"{") > max_depth
-    if deep or _SURROGATE_ESCAPE.search(raw):
-        _check_parsed(value, max_depth)
-    return value
 
 
 def _check_parsed(value: Any, max_depth: int) -> None:

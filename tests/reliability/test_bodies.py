@@ -3,6 +3,9 @@ every body with its full size (issue 9, item 10)."""
 
 from __future__ import annotations
 
+import copy
+import json
+
 import pytest
 from rawsocket import connect, read_reply, request_bytes
 from reliabilitykit import admin, headers_for, serving
@@ -79,3 +82,20 @@ def test_the_admin_api_takes_a_snapshot_over_the_contract_cap_and_refuses_one_ov
                                    content_length=65 << 20))
         reply = read_reply(sock, timeout=10)
     assert reply.status == 413 and f"larger than the {64 << 20}-byte cap" in reply.json()["error"]
+
+
+def test_an_integer_beyond_64_bits_in_an_admin_body_keeps_every_digit(served):
+    """Admin bodies are read as the standard library reads them: a restored snapshot lists a 22-digit
+    group id as it was sent, not rounded to a float (orjson, the fast reader, would round it)."""
+    big = 2**70 + 1
+    with admin(served, "lagerkoll") as http:
+        original = http.get("/snapshot").json()
+        changed = copy.deepcopy(original)
+        changed["resources"]["webhook"][0]["data"]["storeGroupId"] = big
+        try:
+            assert http.post("/snapshot", content=json.dumps(changed).encode()).status_code == 200
+            listed = http.get("/snapshot")
+            assert f'"storeGroupId":{big},' in listed.text
+            assert listed.json()["resources"]["webhook"][0]["data"]["storeGroupId"] == big
+        finally:
+            assert http.post("/snapshot", json=original).status_code == 200
